@@ -1,0 +1,48 @@
+# AidTrack: `make run` serves the demo on the embedded default, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: venv run test lint format worker beat migrate demo messages clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+messages: venv
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; \
+	else echo "gettext (msgfmt) not installed: pages stay in English"; fi
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+run: demo
+	$(PY) manage.py runserver $(HOST)
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+worker: venv
+	$(VENV)/bin/celery -A aidtrack worker --loglevel=INFO --concurrency=2
+
+beat: venv
+	$(VENV)/bin/celery -A aidtrack beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,35 @@
+"""The Celery app. Settings come from Django settings (CELERY_* names); reliability options are here."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidtrack.settings")
+
+app = Celery("aidtrack")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    accept_content=["json"],
+    result_serializer="json",
+    task_ignore_result=True,
+    # A task is acknowledged after it ran, and given back to the queue if its worker dies,
+    # so no totals refresh is lost; tasks are idempotent, so running one twice is harmless.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=240,
+    task_time_limit=300,
+    broker_connection_retry_on_startup=True,
+    # Fail fast when Redis is down: the write has committed, the beat run catches up later.
+    broker_transport_options={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+    timezone="UTC",
+)
+app.conf.beat_schedule = {
+    # Lets /healthz say when a worker last ran a task (a worker that is up but stuck shows here).
+    "worker-heartbeat": {
+        "task": "aidtrack.tasks.record_worker_heartbeat",
+        "schedule": 60.0,
+    },
+}
+app.autodiscover_tasks()

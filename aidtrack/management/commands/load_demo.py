@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from aidtrack.demo import load_demo_users, load_reference_data
+
+
+class Command(BaseCommand):
+    help = "Load the demo response (idempotent: a second run changes nothing)."
+
+    def handle(self, *args, **options):
+        counts = load_reference_data()
+        self.stdout.write(
+            "Reference data: {organisations} organisations, {locations} locations, {cargo_types} cargo types.".format(
+                **counts
+            )
+        )
+        if settings.DEBUG:
+            created = load_demo_users()
+            names = ", ".join(created) or "none"
+            self.stdout.write(f"Demo users (password 'demo'): officer, coordinator, admin; created now: {names}.")
+        else:
+            self.stdout.write(self.style.WARNING("DEBUG is off: no demo users with a known password were created."))

@@ -1,0 +1,98 @@
+"""Core reference data: organisations, locations, users, and the worker heartbeat."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        GOVERNMENT = "government", _("Government body")
+        COORDINATION = "coordination", _("Coordination body")
+        UN_AGENCY = "un_agency", _("UN agency")
+        RED_CROSS = "red_cross", _("Red Cross / Red Crescent")
+        NGO = "ngo", _("Non-governmental organisation")
+        OTHER = "other", _("Other")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=50, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2"))
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+
+class Location(models.Model):
+    class Level(models.TextChoices):
+        COUNTRY = "country", _("Country")
+        REGION = "region", _("Region")
+        DISTRICT = "district", _("District")
+        SETTLEMENT = "settlement", _("Settlement")
+        SITE = "site", _("Site")
+
+    code = models.CharField(_("code"), max_length=32, unique=True, help_text=_("P-code style, e.g. NK-AS-01"))
+    name = models.CharField(_("name"), max_length=200)
+    alt_names = models.CharField(
+        _("alternative names"), max_length=500, blank=True, help_text=_("Other spellings, separated by ';'")
+    )
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="location_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="location_longitude_range",
+            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="location_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class User(AbstractUser):
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row, rewritten by a periodic task: proof that a Celery worker is consuming tasks."""
+
+    name = models.CharField(max_length=50, unique=True)
+    seen_at = models.DateTimeField()
+    hostname = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,46 @@
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from shipments.models import CargoType
+
+from .health import check_broker, check_database, last_worker_heartbeat
+from .models import Location, Organisation
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    db_ok, db_state = check_database()
+    broker_ok, broker_state = check_broker()
+    body = {
+        "status": "ok" if db_ok and broker_ok else "error",
+        "database": db_state,
+        "broker": broker_state,
+        "worker_last_seen": last_worker_heartbeat() if db_ok else None,
+    }
+    return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
+
+
+@require_http_methods(["GET", "POST"])
+def logout_view(request: HttpRequest) -> HttpResponse:
+    """GET asks to confirm (a link must not log anyone out), POST logs out."""
+    if request.method == "POST":
+        logout(request)
+        return redirect("login")
+    return render(request, "registration/logout_confirm.html")
+
+
+def overview(request: HttpRequest) -> HttpResponse:
+    counts = dict(Location.objects.values_list("level").annotate(n=Count("id")))
+    context = {
+        "organisation_count": Organisation.objects.count(),
+        "locations_by_level": [(label, counts[level]) for level, label in Location.Level.choices if level in counts],
+        "cargo_types": CargoType.objects.order_by("category", "name"),
+    }
+    return render(request, "aidtrack/overview.html", context)
