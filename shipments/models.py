@@ -1,7 +1,14 @@
 """Cargo catalogue, shipments (waybills) and their cargo lines."""
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from aidtrack.models import Location, Organisation
 
 
 class CargoType(models.Model):
@@ -36,3 +43,169 @@ class CargoType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Shipment(models.Model):
+    """A waybill: one consignment from an origin to a destination by one transport mode."""
+
+    class Mode(models.TextChoices):
+        ROAD = "road", _("Road")
+        RAIL = "rail", _("Rail")
+        AIR = "air", _("Air")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        IN_TRANSIT = "in_transit", _("In transit")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    reference = models.CharField(_("waybill reference"), max_length=40, unique=True)
+    mode = models.CharField(_("transport mode"), max_length=10, choices=Mode.choices)
+    consignor = models.ForeignKey(
+        Organisation, verbose_name=_("consignor"), on_delete=models.PROTECT, related_name="shipments_sent"
+    )
+    consignee = models.ForeignKey(
+        Organisation, verbose_name=_("consignee"), on_delete=models.PROTECT, related_name="shipments_received"
+    )
+    origin = models.ForeignKey(Location, verbose_name=_("origin"), on_delete=models.PROTECT, related_name="+")
+    destination = models.ForeignKey(
+        Location, verbose_name=_("destination"), on_delete=models.PROTECT, related_name="shipments_in"
+    )
+    transport_reference = models.CharField(
+        _("transport reference"), max_length=200, blank=True, help_text=_("Truck plates, wagon or flight numbers")
+    )
+    dispatched_on = models.DateField(_("dispatched"), null=True, blank=True)
+    expected_on = models.DateField(_("expected"), null=True, blank=True)
+    delivered_on = models.DateField(_("delivered"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLANNED)
+    notes = models.TextField(_("notes"), blank=True)
+    # Incremented by every service write: an edit form posted against an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+    # The hidden key of the "new shipment" form: posting the same form twice creates one shipment.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["submission_key", "updated_at"])
+
+    class Meta:
+        ordering = ["-dispatched_on", "-id"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delivered_on__isnull=True)
+                | Q(dispatched_on__isnull=True)
+                | Q(delivered_on__gte=F("dispatched_on")),
+                name="shipment_delivered_after_dispatch",
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_on__isnull=True)
+                | Q(dispatched_on__isnull=True)
+                | Q(expected_on__gte=F("dispatched_on")),
+                name="shipment_expected_after_dispatch",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["in_transit", "delivered"]) | Q(dispatched_on__isnull=False),
+                name="shipment_moving_has_dispatch_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="delivered", delivered_on__isnull=False)
+                | (~Q(status="delivered") & Q(delivered_on__isnull=True)),
+                name="shipment_delivered_iff_delivery_date",
+            ),
+            models.CheckConstraint(condition=~Q(origin=F("destination")), name="shipment_origin_is_not_destination"),
+            models.CheckConstraint(
+                condition=Q(status__in=["planned", "in_transit", "delivered", "cancelled"]),
+                name="shipment_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(mode__in=["road", "rail", "air", "other"]), name="shipment_mode_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "delivered_on"]),
+            models.Index(fields=["destination", "dispatched_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (self.Status.PLANNED, self.Status.IN_TRANSIT)
+
+
+class CargoLine(models.Model):
+    """What one shipment carries of one cargo type, and what of it arrived."""
+
+    class LossReason(models.TextChoices):
+        DAMAGED = "damaged", _("Damaged")
+        LOST = "lost", _("Lost")
+        STOLEN = "stolen", _("Stolen")
+        SHORT_SHIPPED = "short_shipped", _("Short-shipped")
+        OTHER = "other", _("Other")
+
+    shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="lines")
+    cargo_type = models.ForeignKey(
+        CargoType, verbose_name=_("cargo type"), on_delete=models.PROTECT, related_name="lines"
+    )
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=14, decimal_places=3, help_text=_("In the cargo type's unit")
+    )
+    tonnes = models.DecimalField(_("weight (t)"), max_digits=12, decimal_places=3)
+    received_quantity = models.DecimalField(
+        _("received quantity"), max_digits=14, decimal_places=3, null=True, blank=True
+    )
+    received_tonnes = models.DecimalField(_("received (t)"), max_digits=12, decimal_places=3, null=True, blank=True)
+    loss_reason = models.CharField(_("loss reason"), max_length=20, choices=LossReason.choices, blank=True)
+    loss_note = models.CharField(_("loss note"), max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("cargo line")
+        verbose_name_plural = _("cargo lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(tonnes__gt=0), name="cargoline_tonnes_positive"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="cargoline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(received_tonnes__isnull=True) | Q(received_tonnes__gte=0, received_tonnes__lte=F("tonnes")),
+                name="cargoline_received_tonnes_within_sent",
+            ),
+            models.CheckConstraint(
+                condition=Q(received_quantity__isnull=True)
+                | Q(received_quantity__gte=0, received_quantity__lte=F("quantity")),
+                name="cargoline_received_quantity_within_sent",
+            ),
+            models.CheckConstraint(
+                condition=Q(received_tonnes__isnull=True, received_quantity__isnull=True)
+                | Q(received_tonnes__isnull=False, received_quantity__isnull=False),
+                name="cargoline_received_both_or_neither",
+            ),
+            # Less arrived than was sent: the reason must be recorded.
+            models.CheckConstraint(
+                condition=Q(received_tonnes__isnull=True)
+                | Q(received_tonnes=F("tonnes"), received_quantity=F("quantity"))
+                | ~Q(loss_reason=""),
+                name="cargoline_shortfall_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cargo_type}: {self.quantity}"
+
+    @property
+    def lost_tonnes(self) -> Decimal | None:
+        return None if self.received_tonnes is None else self.tonnes - self.received_tonnes
+
+
+class ReferenceCounter(models.Model):
+    """The last waybill number handed out per year (row-locked while a reference is generated)."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"

@@ -49,4 +49,61 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(role_group(extracted))
+
+
+ROLE_MIGRATIONS = ["aidtrack.migrations.0002_roles", "shipments.migrations.0003_role_permissions"]
+
+
+def role_group(name: str) -> Group:
+    """The role's group; re-created from the data migrations if a transactional test flushed it."""
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        import importlib
+
+        from django.apps import apps
+
+        from aidtrack.role_permissions import grant
+
+        for module in ROLE_MIGRATIONS:
+            grant(apps, importlib.import_module(module).ROLE_PERMISSIONS)
+        group = Group.objects.get(name=name)
+    return group
+
+
+def make_shipment(*, by=None, consignor=None, lines=None, status="planned", **overrides):
+    """A shipment created through the services, taken to `status` (planned, in_transit, delivered).
+
+    `lines` is a list of (cargo_type, quantity, tonnes); by default one line of 10 t.
+    """
+    import datetime
+    from decimal import Decimal
+
+    from shipments import services
+
+    consignor = consignor or (by.organisation if by else OrganisationFactory())
+    if by is None:
+        by = UserFactory(organisation=consignor, role="administrator")
+    lines = lines or [(CargoTypeFactory(), Decimal("100"), Decimal("10"))]
+    fields = {
+        "mode": "road",
+        "consignor": consignor,
+        "consignee": OrganisationFactory(),
+        "origin": LocationFactory(),
+        "destination": LocationFactory(),
+        **overrides,
+    }
+    data = services.ShipmentInput(
+        **fields,
+        lines=[services.LineInput(cargo_type=c, quantity=Decimal(q), tonnes=Decimal(t)) for c, q, t in lines],
+    )
+    shipment = services.shipment_create(by=by, data=data)
+    if status in ("in_transit", "delivered") and shipment.status == "planned":
+        shipment = services.shipment_dispatch(
+            by=by, shipment_id=shipment.pk, dispatched_on=fields.get("dispatched_on") or datetime.date(2020, 11, 16)
+        )
+    if status == "delivered":
+        shipment = services.shipment_receive(
+            by=by, shipment_id=shipment.pk, delivered_on=shipment.dispatched_on + datetime.timedelta(days=2)
+        )
+    return shipment

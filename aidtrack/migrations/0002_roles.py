@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from aidtrack.role_permissions import grant
+
 ROLE_PERMISSIONS = {
     "logistics_officer": [
         "aidtrack.view_organisation",
@@ -25,27 +27,6 @@ ROLE_PERMISSIONS = {
     ]
     + ["auth.view_group", "aidtrack.view_workerheartbeat"],
 }
-
-
-def ensure_permissions(apps):
-    """Permissions are normally created after all migrations; a fresh database needs them now."""
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-
-
-def grant(apps, role_permissions):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    ensure_permissions(apps)
-    for role, perms in role_permissions.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 def create_roles(apps, schema_editor):

@@ -1,0 +1,83 @@
+"""Reads of shipments shared by the pages and the API."""
+
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from .models import CargoLine, Shipment
+
+ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=3))
+
+
+def with_line_totals(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
+    """Annotate tonnes sent and received and the number of lines, in the same query."""
+    return queryset.annotate(
+        tonnes_sent=Coalesce(Sum("lines__tonnes"), ZERO),
+        tonnes_received=Coalesce(Sum("lines__received_tonnes"), ZERO),
+        line_count=Count("lines"),
+    )
+
+
+def shipment_list(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
+    return with_line_totals(queryset.select_related("consignor", "consignee", "origin", "destination"))
+
+
+def shipment_lines(shipment: Shipment) -> list[CargoLine]:
+    return list(shipment.lines.select_related("cargo_type").order_by("id"))
+
+
+def shipment_totals(lines: list[CargoLine]) -> dict[str, Decimal | None]:
+    """Tonnes sent, received and lost on a shipment's lines (received/lost are None before receipt)."""
+    sent = sum((line.tonnes for line in lines), Decimal("0"))
+    received_lines = [line for line in lines if line.received_tonnes is not None]
+    if not received_lines:
+        return {"sent": sent, "received": None, "lost": None}
+    received = sum((line.received_tonnes for line in received_lines), Decimal("0"))
+    return {"sent": sent, "received": received, "lost": sent - received}
+
+
+def shipment_history(shipment: Shipment) -> list[dict]:
+    """Every recorded change of the shipment and its lines, newest first, with what changed."""
+    entries = []
+    records = list(shipment.history.select_related("history_user").order_by("history_date", "history_id"))
+    for previous, record in zip([None, *records], records, strict=False):
+        changes = []
+        if previous is not None and record.history_type == "~":
+            delta = record.diff_against(previous, excluded_fields=["version", "created_at"])
+            changes = [(_verbose(Shipment, c.field), c.old, c.new) for c in delta.changes]
+        entries.append(_entry(record, _("Shipment"), changes))
+
+    line_records = list(
+        CargoLine.history.filter(shipment_id=shipment.pk)
+        .select_related("history_user", "cargo_type")
+        .order_by("id", "history_date", "history_id")
+    )
+    last_of_line: dict[int, object] = {}
+    for record in line_records:
+        previous = last_of_line.get(record.id)
+        changes = []
+        if previous is not None and record.history_type == "~":
+            delta = record.diff_against(previous, excluded_fields=["shipment"])
+            changes = [(_verbose(CargoLine, c.field), c.old, c.new) for c in delta.changes]
+        last_of_line[record.id] = record
+        entries.append(_entry(record, _("Line: %(cargo)s") % {"cargo": record.cargo_type}, changes))
+    entries.sort(key=lambda e: e["when"], reverse=True)
+    return entries
+
+
+def _verbose(model, field_name: str) -> str:
+    return str(model._meta.get_field(field_name).verbose_name)
+
+
+def _entry(record, subject: str, changes: list) -> dict:
+    user = record.history_user
+    return {
+        "when": record.history_date,
+        "who": (user.get_full_name() or user.username) if user else _("system"),
+        "subject": subject,
+        "action": {"+": _("created"), "~": _("changed"), "-": _("removed")}[record.history_type],
+        "reason": record.history_change_reason or "",
+        "changes": changes,
+    }

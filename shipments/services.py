@@ -1,0 +1,338 @@
+"""Every write to shipments and cargo lines. Pages and the API call these, nothing else writes.
+
+Each service checks permission, validates, and saves in one transaction with its history. Errors
+come back as ValidationError with keys naming the field (`destination`) or the cargo line
+(`lines-2-tonnes`, the position in the list given), so a form or the API can show them in place.
+"""
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from aidtrack.models import Location, Organisation
+
+from .access import can_change_shipment, can_create_shipment_for
+from .models import CargoLine, CargoType, ReferenceCounter, Shipment
+
+NON_FIELD = "__all__"
+
+
+class EditConflict(Exception):
+    """The shipment changed since the caller read it; nothing was written."""
+
+    def __init__(self, shipment: Shipment):
+        last = shipment.history.select_related("history_user").order_by("-history_date", "-history_id").first()
+        who = (last.history_user.get_full_name() or last.history_user.username) if last and last.history_user else None
+        when = timezone.localtime(last.history_date) if last else None
+        self.changed_by, self.changed_at = who, when
+        self.message = _(
+            "%(who)s changed this shipment at %(when)s, after you opened it. Reload to see the changes."
+        ) % {
+            "who": who or _("Someone"),
+            "when": date_format(when, "DATETIME_FORMAT") if when else "?",
+        }
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    cargo_type: CargoType
+    quantity: Decimal
+    tonnes: Decimal
+    id: int | None = None  # an existing line of the shipment (updates); None for a new line
+
+
+@dataclass(frozen=True)
+class ShipmentInput:
+    mode: str
+    consignor: Organisation
+    consignee: Organisation
+    origin: Location
+    destination: Location
+    transport_reference: str = ""
+    dispatched_on: datetime.date | None = None
+    expected_on: datetime.date | None = None
+    notes: str = ""
+    reference: str = ""  # generated when blank (on create); fixed after
+    lines: Sequence[LineInput] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    line_id: int
+    received_quantity: Decimal
+    received_tonnes: Decimal
+    loss_reason: str = ""
+    loss_note: str = ""
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _raise_if(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _add(errors: dict[str, list[str]], key: str, message: str) -> None:
+    errors.setdefault(key, []).append(message)
+
+
+def _validate_header(data: ShipmentInput, errors: dict[str, list[str]]) -> None:
+    if data.mode not in Shipment.Mode.values:
+        _add(errors, "mode", _("Choose road, rail, air or other."))
+    if data.origin and data.destination and data.origin.pk == data.destination.pk:
+        _add(errors, "destination", _("The destination must differ from the origin."))
+    if data.dispatched_on and data.dispatched_on > _today():
+        _add(errors, "dispatched_on", _("The dispatch date cannot be in the future."))
+    if data.dispatched_on and data.expected_on and data.expected_on < data.dispatched_on:
+        _add(errors, "expected_on", _("The expected date cannot be before the dispatch date."))
+
+
+def _validate_lines(lines: Sequence[LineInput], existing_ids: set[int], errors: dict[str, list[str]]) -> None:
+    if not lines:
+        _add(errors, NON_FIELD, _("A shipment needs at least one cargo line."))
+    for i, line in enumerate(lines):
+        key = f"lines-{i}-"
+        if line.id is not None and line.id not in existing_ids:
+            _add(errors, key + "cargo_type", _("This line does not belong to the shipment."))
+        if line.tonnes is None or line.tonnes <= 0:
+            _add(errors, key + "tonnes", _("The weight must be more than 0 t."))
+        if line.quantity is None or line.quantity <= 0:
+            _add(errors, key + "quantity", _("The quantity must be more than 0."))
+        if line.id is None and not line.cargo_type.active:
+            _add(errors, key + "cargo_type", _("%(name)s is no longer in the catalogue.") % {"name": line.cargo_type})
+
+
+def _next_reference(year: int) -> str:
+    """WB-<year>-<5 digits>; the counter row is locked until the transaction ends, so no two match."""
+    ReferenceCounter.objects.get_or_create(year=year)
+    while True:
+        ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
+        number = ReferenceCounter.objects.get(year=year).last
+        reference = f"WB-{year}-{number:05d}"
+        if not Shipment.objects.filter(reference=reference).exists():  # skip numbers typed in by hand
+            return reference
+
+
+def _save(instance, by, reason: str | None = None) -> None:
+    instance._history_user = by
+    if reason:
+        instance._change_reason = reason
+    instance.save()
+
+
+def _lock(shipment_id: int) -> Shipment:
+    return Shipment.objects.select_for_update().get(pk=shipment_id)
+
+
+def _check_version(shipment: Shipment, expected_version: int | None) -> None:
+    if expected_version is not None and shipment.version != expected_version:
+        raise EditConflict(shipment)
+
+
+def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None = None) -> Shipment:
+    """Log a new shipment. Posting the same `submission_key` again returns the first shipment."""
+    if submission_key is not None:
+        existing = Shipment.objects.filter(submission_key=submission_key).first()
+        if existing is not None:
+            return existing
+    if not can_create_shipment_for(by, data.consignor.pk if data.consignor else None):
+        raise PermissionDenied(_("Logistics officers log shipments sent by their own organisation only."))
+    errors: dict[str, list[str]] = {}
+    _validate_header(data, errors)
+    _validate_lines(data.lines, set(), errors)
+    reference = data.reference.strip()
+    if reference and Shipment.objects.filter(reference=reference).exists():
+        _add(errors, "reference", _("A shipment with this reference exists already."))
+    _raise_if(errors)
+    try:
+        with transaction.atomic():
+            shipment = Shipment(
+                reference=reference or _next_reference((data.dispatched_on or _today()).year),
+                mode=data.mode,
+                consignor=data.consignor,
+                consignee=data.consignee,
+                origin=data.origin,
+                destination=data.destination,
+                transport_reference=data.transport_reference.strip(),
+                dispatched_on=data.dispatched_on,
+                expected_on=data.expected_on,
+                notes=data.notes,
+                status=Shipment.Status.IN_TRANSIT if data.dispatched_on else Shipment.Status.PLANNED,
+                submission_key=submission_key,
+                created_by=by,
+            )
+            _save(shipment, by, _("Created"))
+            for line in data.lines:
+                _save(
+                    CargoLine(
+                        shipment=shipment, cargo_type=line.cargo_type, quantity=line.quantity, tonnes=line.tonnes
+                    ),
+                    by,
+                )
+    except IntegrityError:
+        # A concurrent post of the same form, or the same reference typed at the same moment.
+        if submission_key is not None:
+            existing = Shipment.objects.filter(submission_key=submission_key).first()
+            if existing is not None:
+                return existing
+        raise ValidationError({"reference": [_("A shipment with this reference exists already.")]}) from None
+    return shipment
+
+
+@transaction.atomic
+def shipment_update(*, by, shipment_id: int, data: ShipmentInput, expected_version: int | None) -> Shipment:
+    """Change a planned or in-transit shipment and its lines (lines not listed are removed)."""
+    shipment = _lock(shipment_id)
+    if not can_change_shipment(by, shipment) or not can_create_shipment_for(by, data.consignor.pk):
+        raise PermissionDenied(
+            _("Only the consignor's logistics officers or an administrator may change this shipment.")
+        )
+    _check_version(shipment, expected_version)
+    if not shipment.is_editable:
+        raise ValidationError({NON_FIELD: [_("A delivered or cancelled shipment cannot be edited.")]})
+    existing = {line.pk: line for line in shipment.lines.all()}
+    errors: dict[str, list[str]] = {}
+    _validate_header(data, errors)
+    if shipment.status == Shipment.Status.IN_TRANSIT and not data.dispatched_on:
+        _add(errors, "dispatched_on", _("A shipment in transit needs its dispatch date."))
+    _validate_lines(data.lines, set(existing), errors)
+    _raise_if(errors)
+
+    for name in ("mode", "consignor", "consignee", "origin", "destination", "dispatched_on", "expected_on", "notes"):
+        setattr(shipment, name, getattr(data, name))
+    shipment.transport_reference = data.transport_reference.strip()
+    if shipment.status == Shipment.Status.PLANNED and data.dispatched_on:
+        shipment.status = Shipment.Status.IN_TRANSIT
+    shipment.version += 1
+    _save(shipment, by, _("Edited"))
+
+    kept = set()
+    for line in data.lines:
+        if line.id is None:
+            _save(
+                CargoLine(shipment=shipment, cargo_type=line.cargo_type, quantity=line.quantity, tonnes=line.tonnes), by
+            )
+            continue
+        kept.add(line.id)
+        current = existing[line.id]
+        if (current.cargo_type_id, current.quantity, current.tonnes) != (
+            line.cargo_type.pk,
+            line.quantity,
+            line.tonnes,
+        ):
+            current.cargo_type, current.quantity, current.tonnes = line.cargo_type, line.quantity, line.tonnes
+            _save(current, by)
+    for line_id, line in existing.items():
+        if line_id not in kept:
+            line._history_user = by
+            line.delete()
+    return shipment
+
+
+@transaction.atomic
+def shipment_dispatch(
+    *, by, shipment_id: int, dispatched_on: datetime.date, expected_on: datetime.date | None = None,
+    expected_version: int | None = None,
+) -> Shipment:  # fmt: skip
+    shipment = _lock(shipment_id)
+    if not can_change_shipment(by, shipment):
+        raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may dispatch it."))
+    _check_version(shipment, expected_version)
+    if shipment.status != Shipment.Status.PLANNED:
+        raise ValidationError({NON_FIELD: [_("Only a planned shipment can be dispatched.")]})
+    errors: dict[str, list[str]] = {}
+    if dispatched_on > _today():
+        _add(errors, "dispatched_on", _("The dispatch date cannot be in the future."))
+    if expected_on and expected_on < dispatched_on:
+        _add(errors, "expected_on", _("The expected date cannot be before the dispatch date."))
+    _raise_if(errors)
+    shipment.status = Shipment.Status.IN_TRANSIT
+    shipment.dispatched_on = dispatched_on
+    shipment.expected_on = expected_on or shipment.expected_on
+    if shipment.expected_on and shipment.expected_on < dispatched_on:
+        shipment.expected_on = None
+    shipment.version += 1
+    _save(shipment, by, _("Dispatched"))
+    return shipment
+
+
+@transaction.atomic
+def shipment_receive(
+    *, by, shipment_id: int, delivered_on: datetime.date, receipts: Sequence[ReceiptInput] | None = None,
+    expected_version: int | None = None,
+) -> Shipment:  # fmt: skip
+    """Record arrival. Lines not in `receipts` arrived in full; a shortfall needs a loss reason."""
+    shipment = _lock(shipment_id)
+    if not can_change_shipment(by, shipment):
+        raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may record receipt."))
+    _check_version(shipment, expected_version)
+    if shipment.status != Shipment.Status.IN_TRANSIT:
+        raise ValidationError({NON_FIELD: [_("Only a shipment in transit can be received.")]})
+    errors: dict[str, list[str]] = {}
+    if delivered_on > _today():
+        _add(errors, "delivered_on", _("The delivery date cannot be in the future."))
+    if delivered_on < shipment.dispatched_on:
+        _add(errors, "delivered_on", _("The delivery date cannot be before the dispatch date."))
+    lines = list(shipment.lines.all())
+    by_id = {r.line_id: r for r in receipts or ()}
+    unknown = set(by_id) - {line.pk for line in lines}
+    if unknown:
+        _add(errors, NON_FIELD, _("Receipt names lines that are not on this shipment."))
+    for i, line in enumerate(lines):
+        receipt = by_id.get(line.pk) or ReceiptInput(line.pk, line.quantity, line.tonnes)
+        key = f"lines-{i}-"
+        if receipt.received_tonnes is None or receipt.received_tonnes < 0:
+            _add(errors, key + "received_tonnes", _("Enter the tonnes received (0 or more)."))
+        elif receipt.received_tonnes > line.tonnes:
+            _add(errors, key + "received_tonnes", _("More cannot arrive than was sent (%(t)s t).") % {"t": line.tonnes})
+        if receipt.received_quantity is None or receipt.received_quantity < 0:
+            _add(errors, key + "received_quantity", _("Enter the quantity received (0 or more)."))
+        elif receipt.received_quantity > line.quantity:
+            _add(
+                errors, key + "received_quantity", _("More cannot arrive than was sent (%(q)s).") % {"q": line.quantity}
+            )
+        short = (receipt.received_tonnes or 0) < line.tonnes or (receipt.received_quantity or 0) < line.quantity
+        if short and receipt.loss_reason not in CargoLine.LossReason.values:
+            _add(errors, key + "loss_reason", _("Less arrived than was sent: give the reason."))
+        line.received_quantity, line.received_tonnes = receipt.received_quantity, receipt.received_tonnes
+        line.loss_reason = receipt.loss_reason if short else ""
+        line.loss_note = receipt.loss_note.strip() if short else ""
+    _raise_if(errors)
+    for line in lines:
+        _save(line, by)
+    shipment.status = Shipment.Status.DELIVERED
+    shipment.delivered_on = delivered_on
+    shipment.version += 1
+    _save(shipment, by, _("Received"))
+    return shipment
+
+
+@transaction.atomic
+def shipment_cancel(*, by, shipment_id: int, reason: str, expected_version: int | None = None) -> Shipment:
+    shipment = _lock(shipment_id)
+    if not can_change_shipment(by, shipment):
+        raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may cancel it."))
+    _check_version(shipment, expected_version)
+    if not shipment.is_editable:
+        raise ValidationError({NON_FIELD: [_("A delivered or cancelled shipment cannot be cancelled.")]})
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the shipment is cancelled.")]})
+    shipment.status = Shipment.Status.CANCELLED
+    shipment.notes = (shipment.notes + "\n" if shipment.notes else "") + _("Cancelled: %(reason)s") % {
+        "reason": reason.strip()
+    }
+    shipment.version += 1
+    _save(shipment, by, _("Cancelled"))
+    return shipment
