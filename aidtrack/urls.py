@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("shipments/", include("shipments.urls")),
     path("admin/", admin.site.urls),
 ]

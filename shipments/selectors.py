@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,10 @@ def with_line_totals(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
 
 
 def shipment_list(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
-    return with_line_totals(queryset.select_related("consignor", "consignee", "origin", "destination"))
+    """Shipments with their line totals, newest dispatch first (planned ones, with no date, on top)."""
+    return with_line_totals(queryset.select_related("consignor", "consignee", "origin", "destination")).order_by(
+        F("dispatched_on").desc(nulls_first=True), "-id"
+    )
 
 
 def shipment_lines(shipment: Shipment) -> list[CargoLine]:

@@ -45,5 +45,31 @@ def test_load_demo_tells_the_response(settings):
 def test_load_demo_creates_no_known_password_users_without_debug(settings):
     settings.DEBUG = False
     call_command("load_demo", verbosity=0)
-    assert not User.objects.exists()
+    assert not [u.username for u in User.objects.all() if u.has_usable_password()]
+    assert not User.objects.filter(username__in=["officer", "coordinator", "admin"]).exists()
     assert Organisation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_shipments_tell_the_story(settings):
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from shipments.models import CargoLine, Shipment
+
+    call_command("load_demo", verbosity=0)
+    delivered = dict(
+        CargoLine.objects.filter(shipment__status="delivered")
+        .values_list("shipment__mode")
+        .annotate(t=Sum("received_tonnes"))
+    )
+    assert Decimal("295") <= delivered["road"] <= Decimal("305")
+    assert Decimal("1150") <= delivered["rail"] <= Decimal("1199.999")
+    dates = Shipment.objects.exclude(dispatched_on=None).values_list("dispatched_on", flat=True)
+    assert min(dates).isoformat() == "2020-11-16" and max(dates).month == 12
+    assert Shipment.objects.filter(status="in_transit").count() >= 2
+    lossy = CargoLine.objects.filter(shipment__status="delivered").exclude(loss_reason="")
+    assert lossy.count() == 1 and lossy.get().lost_tonnes > 0
+    codes = set(CargoLine.objects.values_list("cargo_type__code", flat=True))
+    assert {"building-materials", "diesel-generator", "offroad-vehicle", "stove", "household-kit"} < codes

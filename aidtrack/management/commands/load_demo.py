@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from aidtrack.demo import load_demo_users, load_reference_data
+from shipments.demo import load_demo_shipments
 
 
 class Command(BaseCommand):
@@ -14,6 +15,7 @@ class Command(BaseCommand):
                 **counts
             )
         )
+        self.stdout.write(f"Shipments created now: {load_demo_shipments()}.")
         if settings.DEBUG:
             created = load_demo_users()
             names = ", ".join(created) or "none"
