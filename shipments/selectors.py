@@ -49,7 +49,7 @@ def shipment_history(shipment: Shipment) -> list[dict]:
         changes = []
         if previous is not None and record.history_type == "~":
             delta = record.diff_against(previous, excluded_fields=["version", "created_at"])
-            changes = [(_verbose(Shipment, c.field), c.old, c.new) for c in delta.changes]
+            changes = [((Shipment, c.field), c.old, c.new) for c in delta.changes]
         entries.append(_entry(record, _("Shipment"), changes))
 
     line_records = list(
@@ -63,15 +63,37 @@ def shipment_history(shipment: Shipment) -> list[dict]:
         changes = []
         if previous is not None and record.history_type == "~":
             delta = record.diff_against(previous, excluded_fields=["shipment"])
-            changes = [(_verbose(CargoLine, c.field), c.old, c.new) for c in delta.changes]
+            changes = [((CargoLine, c.field), c.old, c.new) for c in delta.changes]
         last_of_line[record.id] = record
         entries.append(_entry(record, _("Line: %(cargo)s") % {"cargo": record.cargo_type}, changes))
     entries.sort(key=lambda e: e["when"], reverse=True)
+    _label_values(entries)
     return entries
 
 
-def _verbose(model, field_name: str) -> str:
-    return str(model._meta.get_field(field_name).verbose_name)
+def _label_values(entries: list[dict]) -> None:
+    """Show changed values as people read them: choice labels, names of related rows (one query a model)."""
+    wanted: dict = {}
+    for entry in entries:
+        for (model, name), old, new in entry["changes"]:
+            field = model._meta.get_field(name)
+            if field.is_relation:
+                wanted.setdefault(field.related_model, set()).update(v for v in (old, new) if v is not None)
+    names = {
+        related: {obj.pk: str(obj) for obj in related._default_manager.filter(pk__in=ids)}
+        for related, ids in wanted.items()
+    }
+    for entry in entries:
+        labelled = []
+        for (model, name), old, new in entry["changes"]:
+            field = model._meta.get_field(name)
+            if field.is_relation:
+                old, new = (names[field.related_model].get(v, v) if v is not None else None for v in (old, new))
+            elif field.choices:
+                choices = dict(field.choices)
+                old, new = (choices.get(v, v) for v in (old, new))
+            labelled.append((str(field.verbose_name), old, new))
+        entry["changes"] = labelled
 
 
 def _entry(record, subject: str, changes: list) -> dict:
