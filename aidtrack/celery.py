@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidtrack.settings")
 
@@ -26,6 +27,16 @@ app.conf.update(
     timezone="UTC",
 )
 app.conf.beat_schedule = {
+    # The outbox's safety net: changes whose queued refresh was lost (broker down) are counted here.
+    "refresh-totals": {
+        "task": "shipments.refresh_totals",
+        "schedule": 60.0,
+    },
+    # Recompute everything from the records at night; finds and repairs drift, writes nothing otherwise.
+    "rebuild-totals": {
+        "task": "shipments.rebuild_totals",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Lets /healthz say when a worker last ran a task (a worker that is up but stuck shows here).
     "worker-heartbeat": {
         "task": "aidtrack.tasks.record_worker_heartbeat",

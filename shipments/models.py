@@ -127,6 +127,7 @@ class Shipment(models.Model):
         indexes = [
             models.Index(fields=["status", "delivered_on"]),
             models.Index(fields=["destination", "dispatched_on"]),
+            models.Index(fields=["destination", "delivered_on"]),
         ]
 
     def __str__(self) -> str:
@@ -209,3 +210,114 @@ class ReferenceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last}"
+
+
+# --- Delivery totals ------------------------------------------------------------------------------
+# Written only by the totals tasks (shipments.totals). Delivered = received on delivered shipments,
+# dated by the delivered date; lost = sent - received on those shipments.
+
+
+class StaleCell(models.Model):
+    """The outbox: a day × mode × destination whose totals must be recomputed.
+
+    Services add marks in the same transaction as the change; `refresh_totals` recomputes the marked
+    cells and deletes the marks. A mark finer than a day keeps the cost of a change independent of
+    how many shipments the day has.
+    """
+
+    day = models.DateField()
+    mode = models.CharField(max_length=10)
+    destination = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "mode", "destination"], name="stalecell_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.mode} {self.destination_id}"
+
+
+class DeliveryTotal(models.Model):
+    """Delivered tonnage per day × transport mode × cargo type × destination."""
+
+    day = models.DateField()
+    mode = models.CharField(max_length=10)
+    cargo_type = models.ForeignKey(CargoType, on_delete=models.CASCADE, related_name="+")
+    destination = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    quantity_delivered = models.DecimalField(max_digits=18, decimal_places=3)
+    tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
+    shipments = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "mode", "destination", "cargo_type"], name="deliverytotal_unique")
+        ]
+        indexes = [models.Index(fields=["destination", "day"]), models.Index(fields=["cargo_type", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.mode} {self.cargo_type_id} {self.destination_id}: {self.tonnes_delivered} t"
+
+
+class DeliveryDayTotal(models.Model):
+    """The rollup over cargo types: per day × mode × destination, with distinct shipments."""
+
+    day = models.DateField()
+    mode = models.CharField(max_length=10)
+    destination = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
+    shipments = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "mode", "destination"], name="deliverydaytotal_unique")]
+        indexes = [models.Index(fields=["destination", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.mode} {self.destination_id}: {self.tonnes_delivered} t"
+
+
+class DeliveryAreaMonthTotal(models.Model):
+    """Per month × mode × area (a location and all under it) × cargo type, or all cargo (cargo_type NULL).
+
+    Lets the API answer "by mode", "by cargo type and month" or "in this region" by reading a few
+    rows, however many shipments there are. `area_depth` 0 marks top-level areas: their rows add up
+    to everything.
+    """
+
+    month = models.DateField()
+    mode = models.CharField(max_length=10)
+    area = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    area_depth = models.PositiveSmallIntegerField()
+    cargo_type = models.ForeignKey(CargoType, null=True, on_delete=models.CASCADE, related_name="+")
+    tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    quantity_delivered = models.DecimalField(max_digits=18, decimal_places=3)
+    tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
+    shipments = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "month", "mode", "cargo_type"],
+                condition=Q(cargo_type__isnull=False),
+                name="areamonth_cargo_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["area", "month", "mode"], condition=Q(cargo_type__isnull=True), name="areamonth_all_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["area_depth", "month"]), models.Index(fields=["area", "month", "mode"])]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.mode} {self.area_id} {self.cargo_type_id}: {self.tonnes_delivered} t"
+
+
+class TotalsState(models.Model):
+    """One row: when the totals were last refreshed (the API's `as_of`)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    refreshed_at = models.DateTimeField(null=True)
+    rebuilt_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"refreshed {self.refreshed_at}"

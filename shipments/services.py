@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from aidtrack import roles
 from aidtrack.models import Location, Organisation
 
+from . import totals
 from .access import can_change_shipment, can_create_shipment_for
 from .models import CargoLine, CargoType, ReferenceCounter, Shipment
 
@@ -49,6 +51,11 @@ class LineInput:
     quantity: Decimal
     tonnes: Decimal
     id: int | None = None  # an existing line of the shipment (updates); None for a new line
+    # Only when a shipment is logged as delivered already: what arrived (default: all that was sent).
+    received_quantity: Decimal | None = None
+    received_tonnes: Decimal | None = None
+    loss_reason: str = ""
+    loss_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class ShipmentInput:
     expected_on: datetime.date | None = None
     notes: str = ""
     reference: str = ""  # generated when blank (on create); fixed after
+    delivered_on: datetime.date | None = None  # on create only: log a delivery that has happened
     lines: Sequence[LineInput] = field(default_factory=tuple)
 
 
@@ -152,6 +160,8 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
     errors: dict[str, list[str]] = {}
     _validate_header(data, errors)
     _validate_lines(data.lines, set(), errors)
+    if data.delivered_on and not data.dispatched_on:
+        _add(errors, "dispatched_on", _("A delivered shipment needs its dispatch date."))
     reference = data.reference.strip()
     if reference and Shipment.objects.filter(reference=reference).exists():
         _add(errors, "reference", _("A shipment with this reference exists already."))
@@ -189,6 +199,15 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
                 return existing
         raise ValidationError({"reference": [_("A shipment with this reference exists already.")]}) from None
     return shipment
+
+
+def _receipts_given(shipment: Shipment, lines: Sequence[LineInput]) -> list[ReceiptInput]:
+    """Receipts for the new lines that say what arrived (the others arrived in full)."""
+    return [
+        ReceiptInput(saved.pk, given.received_quantity, given.received_tonnes, given.loss_reason, given.loss_note)
+        for saved, given in zip(shipment.lines.order_by("id"), lines, strict=True)
+        if given.received_quantity is not None or given.received_tonnes is not None
+    ]
 
 
 @transaction.atomic
@@ -280,13 +299,18 @@ def shipment_receive(
     _check_version(shipment, expected_version)
     if shipment.status != Shipment.Status.IN_TRANSIT:
         raise ValidationError({NON_FIELD: [_("Only a shipment in transit can be received.")]})
+    _receive(shipment, by, delivered_on, receipts or ())
+    return shipment
+
+
+def _receive(shipment: Shipment, by, delivered_on: datetime.date, receipts: Sequence[ReceiptInput]) -> None:
     errors: dict[str, list[str]] = {}
     if delivered_on > _today():
         _add(errors, "delivered_on", _("The delivery date cannot be in the future."))
     if delivered_on < shipment.dispatched_on:
         _add(errors, "delivered_on", _("The delivery date cannot be before the dispatch date."))
-    lines = list(shipment.lines.all())
-    by_id = {r.line_id: r for r in receipts or ()}
+    lines = list(shipment.lines.order_by("id"))
+    by_id = {r.line_id: r for r in receipts}
     unknown = set(by_id) - {line.pk for line in lines}
     if unknown:
         _add(errors, NON_FIELD, _("Receipt names lines that are not on this shipment."))
@@ -316,7 +340,24 @@ def shipment_receive(
     shipment.delivered_on = delivered_on
     shipment.version += 1
     _save(shipment, by, _("Received"))
-    return shipment
+    totals.mark_stale([totals.cell_of(shipment)])
+
+
+@transaction.atomic
+def shipment_delete(*, by, shipment_id: int) -> None:
+    """Remove a shipment logged by mistake: officers their own planned ones, administrators any."""
+    shipment = _lock(shipment_id)
+    if not can_change_shipment(by, shipment):
+        raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may delete it."))
+    if shipment.status != Shipment.Status.PLANNED and not roles.is_administrator(by):
+        raise ValidationError({NON_FIELD: [_("Only an administrator can delete a shipment that has left.")]})
+    cell = totals.cell_of(shipment)
+    for line in shipment.lines.all():
+        line._history_user = by
+        line.delete()
+    shipment._history_user = by
+    shipment.delete()
+    totals.mark_stale([cell])
 
 
 @transaction.atomic
