@@ -191,6 +191,8 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
                     ),
                     by,
                 )
+            if data.delivered_on:
+                _receive(shipment, by, data.delivered_on, _receipts_given(shipment, data.lines))
     except IntegrityError:
         # A concurrent post of the same form, or the same reference typed at the same moment.
         if submission_key is not None:

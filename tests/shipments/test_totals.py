@@ -1,0 +1,322 @@
+"""Delivery totals equal a direct aggregate of the records, whatever sequence of writes made them."""
+
+import datetime
+import random
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from aidtrack.models import Location
+from shipments import services, totals
+from shipments.models import (
+    CargoLine,
+    DeliveryAreaMonthTotal,
+    DeliveryDayTotal,
+    DeliveryTotal,
+    Shipment,
+    StaleCell,
+)
+from shipments.totals_selectors import delivery_totals, parse_totals_query
+from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory
+
+Q3 = Decimal("0.001")
+
+
+def q(value) -> Decimal:
+    return Decimal(value).quantize(Q3)
+
+
+def delivered_lines():
+    return CargoLine.objects.filter(shipment__status="delivered").select_related("shipment")
+
+
+def direct_cells():
+    """day × mode × cargo × destination, straight from the records."""
+    cells = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), set()])
+    for line in delivered_lines():
+        s = line.shipment
+        cell = cells[(s.delivered_on, s.mode, line.cargo_type_id, s.destination_id)]
+        cell[0] += line.received_tonnes
+        cell[1] += line.received_quantity
+        cell[2] += line.tonnes - line.received_tonnes
+        cell[3].add(s.pk)
+    return {k: (q(t), q(qty), q(lost), len(ids)) for k, (t, qty, lost, ids) in cells.items()}
+
+
+def stored_cells():
+    return {
+        (r.day, r.mode, r.cargo_type_id, r.destination_id): (
+            q(r.tonnes_delivered), q(r.quantity_delivered), q(r.tonnes_lost), r.shipments)
+        for r in DeliveryTotal.objects.all()
+    }  # fmt: skip
+
+
+def direct_day_cells():
+    cells = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
+    for line in delivered_lines():
+        s = line.shipment
+        cell = cells[(s.delivered_on, s.mode, s.destination_id)]
+        cell[0] += line.received_tonnes
+        cell[1] += line.tonnes - line.received_tonnes
+        cell[2].add(s.pk)
+    return {k: (q(t), q(lost), len(ids)) for k, (t, lost, ids) in cells.items()}
+
+
+def stored_day_cells():
+    return {
+        (r.day, r.mode, r.destination_id): (q(r.tonnes_delivered), q(r.tonnes_lost), r.shipments)
+        for r in DeliveryDayTotal.objects.all()
+    }
+
+
+def ancestors(location_id, parents):
+    chain = [location_id]
+    while parents[chain[-1]] is not None:
+        chain.append(parents[chain[-1]])
+    return chain
+
+
+def direct_area_months():
+    parents = dict(Location.objects.values_list("id", "parent_id"))
+    cells = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), set()])
+    for line in delivered_lines():
+        s = line.shipment
+        for area in ancestors(s.destination_id, parents):
+            for cargo in (line.cargo_type_id, None):
+                cell = cells[(s.delivered_on.replace(day=1), s.mode, area, cargo)]
+                cell[0] += line.received_tonnes
+                cell[1] += line.received_quantity if cargo else 0
+                cell[2] += line.tonnes - line.received_tonnes
+                cell[3].add(s.pk)
+    return {k: (q(t), q(qty), q(lost), len(ids)) for k, (t, qty, lost, ids) in cells.items()}
+
+
+def stored_area_months():
+    return {
+        (r.month, r.mode, r.area_id, r.cargo_type_id): (
+            q(r.tonnes_delivered), q(r.quantity_delivered), q(r.tonnes_lost), r.shipments)
+        for r in DeliveryAreaMonthTotal.objects.all()
+    }  # fmt: skip
+
+
+def assert_totals_match_records():
+    assert stored_cells() == direct_cells()
+    assert stored_day_cells() == direct_day_cells()
+    assert stored_area_months() == direct_area_months()
+
+
+def direct_answer(group_by, region=None, date_from=None, date_to=None):
+    """The API's question answered in Python from the records."""
+    subtree = None
+    if region is not None:
+        parents = dict(Location.objects.values_list("id", "parent_id"))
+        subtree = {loc for loc in parents if region.pk in ancestors(loc, parents)}
+    groups = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
+    for line in delivered_lines():
+        s = line.shipment
+        if subtree is not None and s.destination_id not in subtree:
+            continue
+        if (date_from and s.delivered_on < date_from) or (date_to and s.delivered_on > date_to):
+            continue
+        key = []
+        for g in group_by:
+            key.append({
+                "mode": s.mode,
+                "cargo_type": line.cargo_type.code if g == "cargo_type" else None,
+                "destination": s.destination.code if g == "destination" else None,
+                "week": (s.delivered_on - datetime.timedelta(days=s.delivered_on.weekday())).isoformat(),
+                "month": s.delivered_on.replace(day=1).isoformat(),
+                "day": s.delivered_on.isoformat(),
+            }[g])  # fmt: skip
+        group = groups[tuple(key)]
+        group[0] += line.received_tonnes
+        group[1] += line.tonnes - line.received_tonnes
+        group[2].add(s.pk)
+    return {k: (str(q(t)), str(q(lost)), len(ids)) for k, (t, lost, ids) in groups.items()}
+
+
+def api_answer(group_by, **params):
+    answer = delivery_totals(parse_totals_query({"group_by": ",".join(group_by), **params}))
+    return {
+        tuple(r[g] for g in group_by): (r["tonnes_delivered"], r["tonnes_lost"], r["shipments"]) for r in answer.results
+    }
+
+
+@pytest.fixture
+def world(db):
+    region = LocationFactory(code="R", level="region")
+    districts = [LocationFactory(code=f"R-D{i}", level="district", parent=region) for i in (1, 2)]
+    towns = [LocationFactory(code=f"R-D{i}-T{j}", parent=d) for i, d in enumerate(districts) for j in (1, 2)]
+    site = LocationFactory(code="R-D0-T1-S", level="site", parent=towns[0])
+    other_region = LocationFactory(code="X", level="region")
+    origin = LocationFactory(code="ORIGIN", level="settlement")
+    org = OrganisationFactory(code="em")
+    return {
+        "by": UserFactory(username="admin-t", organisation=org, role="administrator"),
+        "org": org,
+        "consignee": OrganisationFactory(code="ihrc"),
+        "origin": origin,
+        "region": region,
+        "destinations": [region, *districts, *towns, site, other_region],
+        "cargo": [CargoTypeFactory(code=f"c{i}") for i in range(4)],
+    }
+
+
+def random_lines(rng, world):
+    cargo = rng.sample(world["cargo"], rng.randint(1, 3))
+    return [
+        services.LineInput(
+            cargo_type=c, quantity=Decimal(rng.randint(1, 500)), tonnes=Decimal(rng.randint(1, 40000)) / 1000
+        )
+        for c in cargo
+    ]
+
+
+def random_date(rng):
+    return datetime.date(2020, 11, 1) + datetime.timedelta(days=rng.randint(0, 75))
+
+
+def random_operation(rng, world):
+    by = world["by"]
+    shipments = list(Shipment.objects.all())
+    kinds = ["create", "create_delivered"] + (["dispatch", "receive", "edit", "cancel", "delete"] if shipments else [])
+    kind = rng.choice(kinds)
+    if kind.startswith("create"):
+        dispatched = random_date(rng) if kind == "create_delivered" or rng.random() < 0.5 else None
+        data = services.ShipmentInput(
+            mode=rng.choice(["road", "rail", "air"]),
+            consignor=world["org"], consignee=world["consignee"], origin=world["origin"],
+            destination=rng.choice(world["destinations"]),
+            dispatched_on=dispatched,
+            delivered_on=dispatched + datetime.timedelta(days=rng.randint(0, 5))
+            if kind == "create_delivered" else None,
+            lines=random_lines(rng, world),
+        )  # fmt: skip
+        services.shipment_create(by=by, data=data)
+        return kind
+    shipment = rng.choice(shipments)
+    if kind == "dispatch" and shipment.status == "planned":
+        services.shipment_dispatch(by=by, shipment_id=shipment.pk, dispatched_on=random_date(rng))
+    elif kind == "receive" and shipment.status == "in_transit":
+        receipts = []
+        for line in shipment.lines.all():
+            if rng.random() < 0.3:
+                got = (line.tonnes * Decimal(rng.randint(0, 99)) / 100).quantize(Q3)
+                receipts.append(services.ReceiptInput(line.pk, line.quantity - 1, got, "damaged"))
+        services.shipment_receive(
+            by=by, shipment_id=shipment.pk, receipts=receipts,
+            delivered_on=shipment.dispatched_on + datetime.timedelta(days=rng.randint(0, 9)),
+        )  # fmt: skip
+    elif kind == "edit" and shipment.is_editable:
+        lines = [
+            services.LineInput(line.cargo_type, line.quantity, line.tonnes + 1, id=line.pk)
+            for line in shipment.lines.all()
+        ]
+        data = services.ShipmentInput(
+            mode=rng.choice(["road", "rail"]), consignor=shipment.consignor, consignee=shipment.consignee,
+            origin=shipment.origin, destination=rng.choice(world["destinations"]),
+            dispatched_on=shipment.dispatched_on, lines=lines[1:] + random_lines(rng, world)[:1],
+        )  # fmt: skip
+        services.shipment_update(by=by, shipment_id=shipment.pk, data=data, expected_version=shipment.version)
+    elif kind == "cancel" and shipment.is_editable:
+        services.shipment_cancel(by=by, shipment_id=shipment.pk, reason="random")
+    elif kind == "delete":
+        services.shipment_delete(by=by, shipment_id=shipment.pk)
+    return kind
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_writes_keep_every_total_equal_to_the_records(world, seed):
+    rng = random.Random(seed)
+    done = defaultdict(int)
+    for _ in range(70):
+        done[random_operation(rng, world)] += 1
+        totals.refresh()
+        assert not StaleCell.objects.exists()
+        assert_totals_match_records()
+    assert done["delete"] and done["create_delivered"] and (done["receive"] + done["cancel"]) and done["edit"]
+    assert DeliveryTotal.objects.exists()
+
+    # The API's answers equal the records too, through each table the planner picks.
+    region = world["region"]
+    for group_by, params, direct in [
+        (["mode"], {}, direct_answer(["mode"])),
+        (["cargo_type", "month"], {}, direct_answer(["cargo_type", "month"])),
+        (["mode"], {"destination": "R"}, direct_answer(["mode"], region=region)),
+        (["mode", "destination"], {}, direct_answer(["mode", "destination"])),
+        (["week"], {"destination": "R-D1"}, direct_answer(["week"], region=Location.objects.get(code="R-D1"))),
+        (["mode", "day"], {"date_from": "2020-11-10", "date_to": "2020-12-05"},
+         direct_answer(["mode", "day"], date_from=datetime.date(2020, 11, 10), date_to=datetime.date(2020, 12, 5))),
+        (["month"], {"date_from": "2020-12-01", "date_to": "2020-12-31"},
+         direct_answer(["month"], date_from=datetime.date(2020, 12, 1), date_to=datetime.date(2020, 12, 31))),
+    ]:  # fmt: skip
+        assert api_answer(group_by, **params) == direct, (group_by, params)
+
+    # With everything right, the nightly rebuild finds nothing to change.
+    assert totals.rebuild().changed == 0
+
+
+@pytest.mark.django_db
+def test_rebuild_repairs_drift_and_refresh_is_idempotent(world):
+    rng = random.Random(7)
+    for _ in range(25):
+        random_operation(rng, world)
+    while Shipment.objects.filter(status="delivered").count() < 5:
+        random_operation(rng, world)
+    totals.refresh()
+    assert totals.refresh().cells == 0  # a second run has nothing to do
+    before = stored_area_months()
+    # Damage every table the way a bug or a hand edit would.
+    DeliveryTotal.objects.filter(pk__in=DeliveryTotal.objects.values("pk")[:2]).delete()
+    DeliveryDayTotal.objects.update(shipments=99)
+    DeliveryAreaMonthTotal.objects.filter(pk=DeliveryAreaMonthTotal.objects.first().pk).update(tonnes_delivered=1)
+    result = totals.rebuild()
+    assert result.changed > 0
+    assert_totals_match_records()
+    assert stored_area_months() == before
+    assert totals.rebuild().changed == 0
+
+
+@pytest.mark.django_db
+def test_a_write_marks_its_cell_stale_until_the_refresh(world):
+    data = services.ShipmentInput(
+        mode="road", consignor=world["org"], consignee=world["consignee"], origin=world["origin"],
+        destination=world["destinations"][3], dispatched_on=datetime.date(2020, 11, 20),
+        delivered_on=datetime.date(2020, 11, 22), lines=random_lines(random.Random(3), world),
+    )  # fmt: skip
+    shipment = services.shipment_create(by=world["by"], data=data)
+    assert list(StaleCell.objects.values_list("day", "mode", "destination_id")) == [
+        (datetime.date(2020, 11, 22), "road", shipment.destination_id)
+    ]
+    assert not DeliveryTotal.objects.exists()  # not counted until refreshed
+    answer = delivery_totals(parse_totals_query({}))
+    assert answer.pending_changes == 1
+    totals.refresh()
+    assert not StaleCell.objects.exists()
+    answer = delivery_totals(parse_totals_query({}))
+    assert answer.pending_changes == 0 and answer.as_of is not None
+    assert answer.total["tonnes_delivered"] == str(q(sum(line.received_tonnes for line in shipment.lines.all())))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"group_by": "mode,colour"}, "group_by"),
+        ({"group_by": "day,month"}, "group_by"),
+        ({"mode": "boat"}, "mode"),
+        ({"cargo_type": "nope"}, "cargo_type"),
+        ({"destination": "nowhere"}, "destination"),
+        ({"date_from": "20-11-2020"}, "date_from"),
+        ({"date_to": "2020-13-01"}, "date_to"),
+        ({"date_from": "2020-12-01", "date_to": "2020-11-01"}, "date_to"),
+    ],
+)
+def test_bad_parameters_are_named(params, param):
+    from shipments.totals_selectors import TotalsQueryError
+
+    with pytest.raises(TotalsQueryError) as error:
+        parse_totals_query(params)
+    assert error.value.param == param
