@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from aidtrack import roles
 from aidtrack.models import Location, Organisation, User
 
-from . import services
+from . import services, totals
 from .models import CargoLine, CargoType, Shipment
 
 LOADER_USERNAME = "demo-loader"
@@ -157,6 +157,8 @@ def load_demo_shipments() -> int:
     consignee = Organisation.objects.get(code="ru-ihrc")
     cargo = {c.code: c for c in CargoType.objects.all()}
     locations = {loc.code: loc for loc in Location.objects.all()}
-    for item in todo:
-        _load_one(item, by, consignor, consignee, cargo, locations)
+    with totals.deferred_refresh():
+        for item in todo:
+            _load_one(item, by, consignor, consignee, cargo, locations)
+    totals.refresh()
     return len(todo)

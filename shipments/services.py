@@ -2,7 +2,8 @@
 
 Each service checks permission, validates, and saves in one transaction with its history. Errors
 come back as ValidationError with keys naming the field (`destination`) or the cargo line
-(`lines-2-tonnes`, the position in the list given), so a form or the API can show them in place.
+(`lines-2-tonnes`: the position in the list given to create/update; for a receipt, the line's
+position on the shipment, ordered by id), so a form or the API can show them in place.
 """
 
 import datetime
@@ -107,18 +108,23 @@ def _validate_header(data: ShipmentInput, errors: dict[str, list[str]]) -> None:
         _add(errors, "expected_on", _("The expected date cannot be before the dispatch date."))
 
 
-def _validate_lines(lines: Sequence[LineInput], existing_ids: set[int], errors: dict[str, list[str]]) -> None:
+def _validate_lines(lines: Sequence[LineInput], existing: dict[int, CargoLine], errors: dict[str, list[str]]) -> None:
     if not lines:
         _add(errors, NON_FIELD, _("A shipment needs at least one cargo line."))
+    seen: set[int] = set()
     for i, line in enumerate(lines):
         key = f"lines-{i}-"
-        if line.id is not None and line.id not in existing_ids:
+        if line.id is not None and line.id not in existing:
             _add(errors, key + "cargo_type", _("This line does not belong to the shipment."))
+        elif line.id is not None and line.id in seen:
+            _add(errors, key + "cargo_type", _("This line is listed twice."))
+        seen.add(line.id)
         if line.tonnes is None or line.tonnes <= 0:
             _add(errors, key + "tonnes", _("The weight must be more than 0 t."))
         if line.quantity is None or line.quantity <= 0:
             _add(errors, key + "quantity", _("The quantity must be more than 0."))
-        if line.id is None and not line.cargo_type.active:
+        kept_type = line.id in existing and existing[line.id].cargo_type_id == line.cargo_type.pk
+        if not kept_type and not line.cargo_type.active:
             _add(errors, key + "cargo_type", _("%(name)s is no longer in the catalogue.") % {"name": line.cargo_type})
 
 
@@ -151,15 +157,15 @@ def _check_version(shipment: Shipment, expected_version: int | None) -> None:
 
 def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None = None) -> Shipment:
     """Log a new shipment. Posting the same `submission_key` again returns the first shipment."""
+    if not can_create_shipment_for(by, data.consignor.pk if data.consignor else None):
+        raise PermissionDenied(_("Logistics officers log shipments sent by their own organisation only."))
     if submission_key is not None:
         existing = Shipment.objects.filter(submission_key=submission_key).first()
         if existing is not None:
             return existing
-    if not can_create_shipment_for(by, data.consignor.pk if data.consignor else None):
-        raise PermissionDenied(_("Logistics officers log shipments sent by their own organisation only."))
     errors: dict[str, list[str]] = {}
     _validate_header(data, errors)
-    _validate_lines(data.lines, set(), errors)
+    _validate_lines(data.lines, {}, errors)
     if data.delivered_on and not data.dispatched_on:
         _add(errors, "dispatched_on", _("A delivered shipment needs its dispatch date."))
     reference = data.reference.strip()
@@ -228,7 +234,7 @@ def shipment_update(*, by, shipment_id: int, data: ShipmentInput, expected_versi
     _validate_header(data, errors)
     if shipment.status == Shipment.Status.IN_TRANSIT and not data.dispatched_on:
         _add(errors, "dispatched_on", _("A shipment in transit needs its dispatch date."))
-    _validate_lines(data.lines, set(existing), errors)
+    _validate_lines(data.lines, existing, errors)
     _raise_if(errors)
 
     for name in ("mode", "consignor", "consignee", "origin", "destination", "dispatched_on", "expected_on", "notes"):

@@ -5,9 +5,11 @@ Every statement here is set-based SQL: GROUP BY runs in the database, never a lo
 The SQL is portable between PostgreSQL and SQLite except the few vendor snippets in `_sql`.
 """
 
+import contextlib
+import contextvars
 import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -46,6 +48,19 @@ def cell_of(shipment: Shipment) -> Cell | None:
     return (shipment.delivered_on, shipment.mode, shipment.destination_id)
 
 
+_queue_on_commit = contextvars.ContextVar("queue_refresh_on_commit", default=True)
+
+
+@contextlib.contextmanager
+def deferred_refresh() -> Iterator[None]:
+    """Within this block writes mark cells but queue no refresh: for bulk loads that refresh once after."""
+    token = _queue_on_commit.set(False)
+    try:
+        yield
+    finally:
+        _queue_on_commit.reset(token)
+
+
 def mark_stale(cells: Iterable[Cell | None]) -> int:
     """Mark cells stale in the caller's transaction and queue a refresh for after its commit.
 
@@ -59,7 +74,8 @@ def mark_stale(cells: Iterable[Cell | None]) -> int:
     StaleCell.objects.bulk_create(
         marks, update_conflicts=True, unique_fields=["day", "mode", "destination"], update_fields=["marked_at"]
     )
-    transaction.on_commit(queue_refresh)
+    if _queue_on_commit.get():
+        transaction.on_commit(queue_refresh)
     return len(marks)
 
 
