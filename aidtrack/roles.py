@@ -14,8 +14,8 @@ ROLE_LABELS = {
 
 
 def user_roles(user) -> set[str]:
-    """The role names of a user; cached on the user object for the request."""
-    if not getattr(user, "is_authenticated", False):
+    """The role names of a user; cached on the user object for the request. Partner API keys have none."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "is_partner", False):
         return set()
     cached = getattr(user, "_aidtrack_roles", None)
     if cached is None:

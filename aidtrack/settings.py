@@ -4,6 +4,7 @@ With nothing set it runs embedded: a SQLite file, Celery tasks run eagerly in-pr
 DATABASE_URL and REDIS_URL switch to PostgreSQL and a Redis broker.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -144,19 +145,64 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 
+# --- Cache -----------------------------------------------------------------------------------
+# The partner rate limit counts requests in the cache: with Redis it holds across every web process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The broker may share this Redis database: prefix our keys, and never `cache.clear()` it.
+            "KEY_PREFIX": "aidtrack",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "aidtrack"}}
+
 # --- REST API ---------------------------------------------------------------------------------
+# Requests per partner API key, "<number>/<second|minute|hour|day>" (DRF's format, e.g. 120/min).
+PARTNER_API_RATE = env.str("PARTNER_API_RATE", default="120/min")
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", PARTNER_API_RATE):
+    raise ImproperlyConfigured("PARTNER_API_RATE must look like 120/min (a number, '/', s, min, hour or day).")
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # An `Authorization: Api-Key ...` header is checked first, so a bad key is refused even with a session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "aidtrack.api.PartnerKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Deny by default: every view names who may use it.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["aidtrack.api.PartnerKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "aidtrack.api.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "aidtrack.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AidTrack API",
-    "DESCRIPTION": "Humanitarian aid logistics: delivery totals, coverage and reference data.",
+    "DESCRIPTION": (
+        "Humanitarian aid logistics: delivery totals, coverage and reference data.\n\n"
+        "Partner agencies send `Authorization: Api-Key <key>` (keys are issued per organisation and are "
+        "read-only); ministry staff use their browser session. Lists are paginated: `page`, `page_size` "
+        "(at most 1000)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs describe the API, not its data: anyone may read them, no key needed.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No request to another host: the docs work on a closed network.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
 }
 

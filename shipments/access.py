@@ -42,10 +42,19 @@ def shipments_visible_to(user) -> QuerySet[Shipment]:
 
 def shipment_get_for_user(*, user, shipment_id: int, for_change: bool = False) -> Shipment:
     """The shipment if `user` may see it (404 otherwise), and may change it when `for_change`."""
+    return _shipment_get(user, for_change, pk=shipment_id)
+
+
+def shipment_get_by_reference_for_user(*, user, reference: str, for_change: bool = False) -> Shipment:
+    """The same rules as `shipment_get_for_user`, by waybill reference (the API's identifier)."""
+    return _shipment_get(user, for_change, reference=reference)
+
+
+def _shipment_get(user, for_change: bool, **lookup) -> Shipment:
     shipment = (
         shipments_visible_to(user)
         .select_related("consignor", "consignee", "origin", "destination", "created_by")
-        .filter(pk=shipment_id)
+        .filter(**lookup)
         .first()
     )
     if shipment is None:

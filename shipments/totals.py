@@ -282,6 +282,10 @@ def rebuild() -> RebuildResult:
             FROM fresh_day f JOIN closure c ON c.descendant = f.destination_id
             GROUP BY {month.format("f.day")}, f.mode, c.ancestor, c.depth"""
         )
+        if connection.vendor == "postgresql":
+            # Temporary tables have no statistics until analysed; without them the planner guesses
+            # a handful of rows and picks nested loops over a million.
+            cursor.execute("ANALYZE fresh_l0, fresh_day, fresh_area")
         for table, fresh, columns, keys in [
             (L0, "fresh_l0", L0_COLUMNS, ["day", "mode", "cargo_type_id", "destination_id"]),
             (DAY, "fresh_day", DAY_COLUMNS, ["day", "mode", "destination_id"]),
@@ -312,8 +316,14 @@ def _sync(cursor, table: str, fresh: str, columns: str, keys: list[str]) -> tupl
     same_key = " AND ".join(_eq(k) for k in keys)
     cursor.execute(f"DELETE FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM {fresh} f WHERE {same_row})")
     deleted = cursor.rowcount
+    # The missing rows are set aside first: an INSERT whose NOT EXISTS reads the table it writes
+    # would re-read its own new rows at every step (quadratic) when the table starts empty.
+    cursor.execute("DROP TABLE IF EXISTS missing")
     cursor.execute(
-        f"""INSERT INTO {table} ({columns}) SELECT {", ".join("f." + n for n in names)} FROM {fresh} f
+        f"""CREATE TEMP TABLE missing AS SELECT {", ".join("f." + n for n in names)} FROM {fresh} f
             WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same_key})"""
     )
-    return deleted, cursor.rowcount
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM missing")
+    inserted = cursor.rowcount
+    cursor.execute("DROP TABLE missing")
+    return deleted, inserted

@@ -1,0 +1,185 @@
+"""The totals benchmark (`make bench`): builds its own data with set-based SQL and measures ratios.
+
+It runs in a database of its own (<DATABASE_URL name>_bench), which it creates, migrates and
+empties; your data is never touched. PostgreSQL only: the production stack is what is measured.
+"""
+
+import datetime
+import statistics
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.test import Client
+
+from aidtrack.models import Location, Organisation, OrganisationAPIKey
+from shipments import services, totals
+from shipments.models import CargoType, Shipment
+
+START = datetime.date(2024, 1, 1)
+DAYS = 730
+MODES = ["road", "rail", "air"]
+N_CARGO = 30
+LINES_PER_SHIPMENT = 4
+REGIONS, DISTRICTS, SETTLEMENTS = 4, 5, 10  # 4 x 5 x 10 = 200 destinations
+
+
+def timed(fn: Callable, repeat: int = 1) -> float:
+    """Median wall time of `fn` in seconds."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def reset_data() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """TRUNCATE shipments_cargoline, shipments_historicalcargoline, shipments_shipment,
+               shipments_historicalshipment, shipments_deliverytotal, shipments_deliverydaytotal,
+               shipments_deliveryareamonthtotal, shipments_stalecell, shipments_totalsstate,
+               shipments_referencecounter CASCADE"""
+        )
+
+
+def reference_data() -> dict:
+    """Organisations, 200 destinations under 4 regions, 30 cargo types (idempotent)."""
+    org, _ = Organisation.objects.get_or_create(code="bench-ministry", defaults={"name": "Bench ministry"})
+    partner, _ = Organisation.objects.get_or_create(code="bench-partner", defaults={"name": "Bench partner"})
+    origin, _ = Location.objects.get_or_create(code="BO", defaults={"name": "Bench origin", "level": "settlement"})
+    if not Location.objects.filter(code="BR1").exists():
+        for r in range(1, REGIONS + 1):
+            region = Location.objects.create(code=f"BR{r}", name=f"Region {r}", level="region")
+            for d in range(1, DISTRICTS + 1):
+                district = Location.objects.create(
+                    code=f"BR{r}-D{d}", name=f"District {r}.{d}", level="district", parent=region
+                )
+                Location.objects.bulk_create(
+                    Location(
+                        code=f"BR{r}-D{d}-S{s}", name=f"Settlement {r}.{d}.{s}", level="settlement", parent=district
+                    )
+                    for s in range(1, SETTLEMENTS + 1)
+                )
+    CargoType.objects.bulk_create(
+        [
+            CargoType(code=f"bench-{i:02d}", name=f"Bench cargo {i}", category="other", unit="pcs")
+            for i in range(N_CARGO)
+        ],
+        ignore_conflicts=True,
+    )
+    return {"org": org, "partner": partner, "origin": origin}
+
+
+def generate(lines: int, ref: dict) -> None:
+    """`lines` cargo lines on lines/4 shipments over two years, set-based; 1 in 100 still in transit."""
+    n = max(1, lines // LINES_PER_SHIPMENT)
+    dest_ids = list(
+        Location.objects.filter(code__startswith="BR", level="settlement").order_by("id").values_list("id", flat=True)
+    )
+    cargo_ids = list(CargoType.objects.filter(code__startswith="bench-").order_by("id").values_list("id", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO shipments_shipment (reference, mode, consignor_id, consignee_id, origin_id, destination_id,
+                   transport_reference, dispatched_on, expected_on, delivered_on, status, notes, version,
+                   created_at, updated_at)
+               SELECT 'BENCH-' || i, (%(modes)s::text[])[1 + i %% 3], %(org)s, %(partner)s, %(origin)s,
+                      (%(dests)s::bigint[])[1 + (abs(hashtext(i::text)) %% %(ndest)s)], '',
+                      %(start)s::date + (i * 37) %% %(days)s, NULL,
+                      CASE WHEN i %% 100 = 0 THEN NULL ELSE %(start)s::date + (i * 37) %% %(days)s + 2 END,
+                      CASE WHEN i %% 100 = 0 THEN 'in_transit' ELSE 'delivered' END, '', 1, now(), now()
+               FROM generate_series(1, %(n)s) AS i""",
+            {"modes": MODES, "org": ref["org"].pk, "partner": ref["partner"].pk, "origin": ref["origin"].pk,
+             "dests": dest_ids, "ndest": len(dest_ids), "start": START, "days": DAYS - 3, "n": n},
+        )  # fmt: skip
+        cursor.execute(
+            """INSERT INTO shipments_cargoline (shipment_id, cargo_type_id, quantity, tonnes, received_quantity,
+                   received_tonnes, loss_reason, loss_note)
+               SELECT s.id, (%(cargo)s::bigint[])[1 + (s.id * 4 + k) %% %(ncargo)s], 10 + k,
+                      (1 + (s.id * 7 + k) %% 200) / 10.0,
+                      CASE WHEN s.status = 'delivered' THEN 10 + k END,
+                      CASE WHEN s.status <> 'delivered' THEN NULL
+                           WHEN (s.id + k) %% 50 = 0 THEN (1 + (s.id * 7 + k) %% 200) / 20.0
+                           ELSE (1 + (s.id * 7 + k) %% 200) / 10.0 END,
+                      CASE WHEN s.status = 'delivered' AND (s.id + k) %% 50 = 0 THEN 'damaged' ELSE '' END, ''
+               FROM shipments_shipment s CROSS JOIN generate_series(0, %(per)s - 1) AS k
+               WHERE s.reference LIKE 'BENCH-%%'""",
+            {"cargo": cargo_ids, "ncargo": len(cargo_ids), "per": LINES_PER_SHIPMENT},
+        )
+        cursor.execute("ANALYZE")
+
+
+RAW_L0 = """SELECT count(*) FROM (
+    SELECT s.delivered_on, s.mode, l.cargo_type_id, s.destination_id, SUM(l.received_tonnes),
+           SUM(l.received_quantity), SUM(l.tonnes - l.received_tonnes), COUNT(DISTINCT s.id)
+    FROM shipments_cargoline l JOIN shipments_shipment s ON s.id = l.shipment_id
+    WHERE s.status = 'delivered'
+    GROUP BY s.delivered_on, s.mode, l.cargo_type_id, s.destination_id) AS raw"""
+
+RAW_ANSWERS = {
+    "group_by=mode": """SELECT s.mode, SUM(l.received_tonnes), SUM(l.tonnes - l.received_tonnes), COUNT(DISTINCT s.id)
+        FROM shipments_cargoline l JOIN shipments_shipment s ON s.id = l.shipment_id
+        WHERE s.status = 'delivered' GROUP BY s.mode""",
+    "group_by=cargo_type,month": """SELECT l.cargo_type_id, date_trunc('month', s.delivered_on),
+        SUM(l.received_tonnes), SUM(l.received_quantity), SUM(l.tonnes - l.received_tonnes), COUNT(DISTINCT s.id)
+        FROM shipments_cargoline l JOIN shipments_shipment s ON s.id = l.shipment_id
+        WHERE s.status = 'delivered' GROUP BY 1, 2""",
+    "group_by=mode&destination=BR1": """WITH RECURSIVE sub(id) AS (
+            SELECT id FROM aidtrack_location WHERE code = 'BR1'
+            UNION SELECT l.id FROM aidtrack_location l JOIN sub ON l.parent_id = sub.id)
+        SELECT s.mode, SUM(l.received_tonnes), SUM(l.tonnes - l.received_tonnes), COUNT(DISTINCT s.id)
+        FROM shipments_cargoline l JOIN shipments_shipment s ON s.id = l.shipment_id
+        WHERE s.status = 'delivered' AND s.destination_id IN (SELECT id FROM sub) GROUP BY s.mode""",
+}
+
+
+def run_sql(sql: str) -> Callable[[], None]:
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            cursor.fetchall()
+
+    return run
+
+
+def api_client(ref: dict) -> Client:
+    _, key = OrganisationAPIKey.objects.create_key(name="bench", organisation=ref["partner"])
+    return Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+
+def api_latency(client: Client, query: str, repeat: int = 30) -> float:
+    def get():
+        response = client.get(f"/api/v1/totals/?{query}")
+        assert response.status_code == 200, response.content
+
+    get()  # warm up
+    return timed(get, repeat)
+
+
+def change_one_shipment(ref: dict, by, i: int) -> None:
+    """A new delivered shipment of four lines, through the service, on a busy day."""
+    cargo = list(CargoType.objects.filter(code__startswith="bench-")[:LINES_PER_SHIPMENT])
+    day = START + datetime.timedelta(days=100 + i)
+    services.shipment_create(
+        by=by,
+        data=services.ShipmentInput(
+            mode="road", consignor=ref["org"], consignee=ref["partner"], origin=ref["origin"],
+            destination=Location.objects.get(code="BR1-D1-S1"), dispatched_on=day, delivered_on=day,
+            lines=[services.LineInput(c, Decimal(5), Decimal("2.5")) for c in cargo],
+        ),
+    )  # fmt: skip
+
+
+def refresh_after_change(ref: dict, by, repeat: int = 7) -> float:
+    runs = []
+    for i in range(repeat):
+        with totals.deferred_refresh(), transaction.atomic():
+            change_one_shipment(ref, by, i)
+        runs.append(timed(totals.refresh))
+    return statistics.median(runs)
+
+
+def in_transit_count() -> int:
+    return Shipment.objects.filter(status="in_transit").count()

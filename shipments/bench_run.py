@@ -1,0 +1,139 @@
+"""The benchmark's measurements, run inside the bench database (see bench_totals)."""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from aidtrack.models import User
+from shipments import bench, totals
+from shipments.models import DeliveryTotal
+
+
+def run(out, lines: int) -> None:
+    rows = []
+
+    def verdict(name, target, measured, ok, detail=""):
+        rows.append((name, target, measured, "met" if ok else "NOT MET", detail))
+        out.write(f"  {name}: {measured} ({'met' if ok else 'NOT MET'}) {detail}")
+
+    ref = bench.reference_data()
+    by = _bench_user(ref)
+    settings.ALLOWED_HOSTS = ["*"]
+    # Latency is measured with a partner key; the benchmark's own requests must not be throttled.
+    settings.PARTNER_API_RATE = "1000000/min"
+
+    # Small datasets: API latency at 1,000 lines, refresh cost at 10,000 lines.
+    bench.reset_data()
+    bench.generate(1_000, ref)
+    totals.rebuild()
+    client = bench.api_client(ref)
+    small_api = {q: bench.api_latency(client, q) for q in bench.RAW_ANSWERS}
+    out.write(f"1,000 lines: API medians {_ms(small_api)}")
+
+    bench.reset_data()
+    bench.generate(10_000, ref)
+    totals.rebuild()
+    small_refresh = bench.refresh_after_change(ref, by)
+    out.write(f"10,000 lines: refresh after one change {small_refresh * 1000:.1f} ms")
+
+    # The large dataset.
+    bench.reset_data()
+    started = time.perf_counter()
+    bench.generate(lines, ref)
+    out.write(f"{lines:,} lines generated in {time.perf_counter() - started:.0f} s")
+    first_rebuild = bench.timed(totals.rebuild)
+    out.write(f"rebuild from empty totals: {first_rebuild:.2f} s, {DeliveryTotal.objects.count():,} day rows")
+    raw = bench.timed(bench.run_sql(bench.RAW_L0), repeat=3)
+    steady = bench.timed(totals.rebuild, repeat=3)
+    changed = totals.rebuild().changed
+    verdict("1. rebuild_totals / raw GROUP BY", "<= 1.5", f"{steady / raw:.2f}", steady / raw <= 1.5,
+            f"(rebuild {steady:.2f} s with totals already right, {changed} rows changed; raw {raw:.2f} s; "
+            f"rebuild from empty {first_rebuild:.2f} s = {first_rebuild / raw:.2f}x)")  # fmt: skip
+
+    large_refresh = bench.refresh_after_change(ref, by)
+    ratio = large_refresh / small_refresh
+    verdict("2. refresh after one change, 1M / 10k lines", "<= 2", f"{ratio:.2f}", ratio <= 2,
+            f"({large_refresh * 1000:.1f} ms vs {small_refresh * 1000:.1f} ms)")  # fmt: skip
+
+    client = bench.api_client(ref)
+    for query, raw_sql in bench.RAW_ANSWERS.items():
+        api = bench.api_latency(client, query)
+        raw_answer = bench.timed(bench.run_sql(raw_sql), repeat=3)
+        growth = api / small_api[query]
+        verdict(f"3. API {query}: 1M / 1k lines", "<= 2", f"{growth:.2f}", growth <= 2,
+                f"({api * 1000:.1f} ms vs {small_api[query] * 1000:.1f} ms)")  # fmt: skip
+        speedup = raw_answer / api
+        verdict(f"3. raw SQL / API {query}", ">= 10", f"{speedup:.0f}", speedup >= 10,
+                f"(raw {raw_answer * 1000:.0f} ms)")  # fmt: skip
+
+    latency = _worker_latency(ref, by)
+    if latency is None:
+        verdict("4. API save to totals, real worker", "<= 2 s", "not measured", False, "(REDIS_URL is not set)")
+    else:
+        verdict("4. API save to totals, real worker", "<= 2 s", f"{latency:.2f} s", latency <= 2)
+
+    out.write("")
+    out.write("| measure | target | measured | verdict | detail |")
+    out.write("|---|---|---|---|---|")
+    for row in rows:
+        out.write("| " + " | ".join(row) + " |")
+
+
+def _ms(latencies: dict) -> str:
+    return ", ".join(f"{q}: {v * 1000:.1f} ms" for q, v in latencies.items())
+
+
+def _bench_user(ref) -> User:
+    user, _ = User.objects.get_or_create(username="bench-officer", defaults={"organisation": ref["org"]})
+    user.groups.add(Group.objects.get(name="logistics_officer"))
+    return user
+
+
+def _worker_latency(ref, by, repeat: int = 5) -> float | None:
+    """Seconds from POST /api/v1/shipments/ to its tonnes in /api/v1/totals/, with a real worker."""
+    if not os.environ.get("REDIS_URL") or settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    queue = f"bench-{uuid.uuid4().hex[:6]}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    from aidtrack.celery import app
+
+    app.conf.task_default_queue = queue
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "aidtrack", "worker", "--pool=solo", "-Q", queue, "--loglevel=WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        staff = Client()
+        staff.force_login(by)
+        partner = bench.api_client(ref)
+        time.sleep(3)  # let the worker connect
+        runs = []
+        for _ in range(repeat):
+            before = partner.get("/api/v1/totals/?destination=BR2-D2-S2").json()["total"]["tonnes_delivered"]
+            day = (bench.START.replace(year=2025)).isoformat()
+            body = {
+                "mode": "road", "consignor": ref["org"].code, "consignee": ref["partner"].code,
+                "origin": ref["origin"].code, "destination": "BR2-D2-S2", "dispatched_on": day, "delivered_on": day,
+                "lines": [{"cargo_type": "bench-00", "quantity": "1", "tonnes": "1.5"}],
+            }  # fmt: skip
+            started = time.perf_counter()
+            response = staff.post("/api/v1/shipments/", body, content_type="application/json")
+            assert response.status_code == 201, response.content
+            while time.perf_counter() - started < 30:
+                now = partner.get("/api/v1/totals/?destination=BR2-D2-S2").json()["total"]["tonnes_delivered"]
+                if now != before:
+                    break
+                time.sleep(0.02)
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -1,0 +1,121 @@
+"""Who gets what from every API endpoint: one row per endpoint and method, the exact status per caller.
+
+To add an endpoint: add its path to aidtrack/api_urls.py and a row to ACCESS_MATRIX (with one of the
+expectation sets below, or a new one); `test_every_api_endpoint_is_in_the_matrix` fails until you do.
+A `{shipment}` in a path is the reference of a planned shipment sent by the officer's organisation.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, get_resolver
+from rest_framework.test import APIClient
+
+from aidtrack import api_urls
+from tests.factories import LocationFactory, make_shipment
+
+from . import issue_key, key_client, session_client, shipment_body
+
+pytestmark = pytest.mark.django_db
+
+CALLERS = ["anonymous", "officer", "coordinator", "administrator", "partner", "revoked_key", "expired_key"]
+
+# Reference data: staff and partner keys read it.
+READ_BY_STAFF_AND_PARTNERS = {
+    "anonymous": 401,
+    "officer": 200,
+    "coordinator": 200,
+    "administrator": 200,
+    "partner": 200,
+    "revoked_key": 401,
+    "expired_key": 401,
+}
+# Shipment records: staff only; a partner key is known but not allowed.
+READ_BY_STAFF = {**READ_BY_STAFF_AND_PARTNERS, "partner": 403}
+# Logging a shipment: officers (for their organisation) and administrators.
+LOG_SHIPMENT = {**READ_BY_STAFF, "officer": 201, "coordinator": 403, "administrator": 201}
+# Changing a shipment: the consignor's officers and administrators.
+CHANGE_SHIPMENT = {**READ_BY_STAFF, "coordinator": 403}
+# The schema and its docs describe the API, not its data: no key or login needed (and a bad key is ignored).
+OPEN_TO_ALL = dict.fromkeys(CALLERS, 200)
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    expect: dict[str, int]
+    body: Callable[[], dict] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ACCESS_MATRIX = [
+    Row("GET", "/api/v1/cargo-types/", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/locations/", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/organisations/", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/totals/", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/totals/?group_by=cargo_type,month&format=hxl", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/shipments/", READ_BY_STAFF),
+    Row("POST", "/api/v1/shipments/", LOG_SHIPMENT, body=shipment_body),
+    Row("GET", "/api/v1/shipments/{shipment}/", READ_BY_STAFF),
+    Row("PATCH", "/api/v1/shipments/{shipment}/", CHANGE_SHIPMENT, body=lambda: {"notes": "Checked."}),
+    Row("GET", "/api/v1/schema/", OPEN_TO_ALL),
+    Row("GET", "/api/v1/docs/", OPEN_TO_ALL),
+]
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(officer, partner_org, cargo_type):
+    """What a row may need: the codes of shipment_body(), and one shipment (the users come per caller)."""
+    LocationFactory(code="ORIG")
+    LocationFactory(code="DEST")
+    return {"shipment": make_shipment(by=officer).reference}
+
+
+def client_for(caller: str, request, partner_org) -> APIClient:
+    if caller == "anonymous":
+        return APIClient()
+    if caller == "partner":
+        return key_client(issue_key(partner_org))
+    if caller == "revoked_key":
+        return key_client(issue_key(partner_org, revoked=True))
+    if caller == "expired_key":
+        return key_client(issue_key(partner_org, expired=True))
+    return session_client(request.getfixturevalue(caller))
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("row", ACCESS_MATRIX, ids=str)
+def test_access(row, caller, world, partner_org, request):
+    client = client_for(caller, request, partner_org)
+    path = row.path.format(**world)
+    send = getattr(client, row.method.lower())
+    response = send(path, row.body(), format="json") if row.body else send(path)
+    assert response.status_code == row.expect[caller], (caller, row, getattr(response, "data", response.content))
+    if response.status_code == 401:
+        assert response["WWW-Authenticate"] == "Api-Key"
+
+
+def test_every_row_names_every_caller():
+    for row in ACCESS_MATRIX:
+        assert set(row.expect) == set(CALLERS), row
+
+
+def test_every_api_endpoint_is_in_the_matrix():
+    in_matrix = {row.path.split("{")[0].split("?")[0] for row in ACCESS_MATRIX}
+    api_prefix = next(
+        str(p.pattern) for p in get_resolver().url_patterns if getattr(p, "urlconf_name", None) is api_urls
+    )
+    routed = set()
+    for pattern in api_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern), "list nested API urls here one by one"
+        routed.add("/" + api_prefix + str(pattern.pattern).split("<")[0])
+    assert routed == in_matrix
