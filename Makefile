@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: venv run test lint format worker beat migrate demo messages clean
+.PHONY: venv run test lint format worker beat migrate demo messages bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ worker: venv
 
 beat: venv
 	$(VENV)/bin/celery -A aidtrack beat --loglevel=INFO
+
+# The totals benchmark on PostgreSQL (DATABASE_URL; REDIS_URL for the worker latency). LINES=1000000 by default.
+bench: venv
+	@test -n "$(DATABASE_URL)" || (echo "make bench needs DATABASE_URL (PostgreSQL); see README" && exit 2)
+	$(PY) manage.py bench_totals --lines $(or $(LINES),1000000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -312,6 +312,45 @@ class DeliveryAreaMonthTotal(models.Model):
         return f"{self.month:%Y-%m} {self.mode} {self.area_id} {self.cargo_type_id}: {self.tonnes_delivered} t"
 
 
+class StaleTransitCell(models.Model):
+    """The outbox for tonnes in transit: a mode × destination whose in-transit row must be recomputed."""
+
+    mode = models.CharField(max_length=10)
+    destination = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mode", "destination"], name="staletransitcell_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.destination_id}"
+
+
+class InTransitTotal(models.Model):
+    """Tonnes sent on shipments now in transit, per mode × destination × cargo type or all cargo (NULL)."""
+
+    mode = models.CharField(max_length=10)
+    destination = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    cargo_type = models.ForeignKey(CargoType, null=True, on_delete=models.CASCADE, related_name="+")
+    tonnes = models.DecimalField(max_digits=16, decimal_places=3)
+    shipments = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mode", "destination", "cargo_type"],
+                condition=Q(cargo_type__isnull=False),
+                name="intransit_cargo_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["mode", "destination"], condition=Q(cargo_type__isnull=True), name="intransit_all_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.destination_id} {self.cargo_type_id}: {self.tonnes} t"
+
+
 class TotalsState(models.Model):
     """One row: when the totals were last refreshed (the API's `as_of`)."""
 

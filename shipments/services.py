@@ -199,6 +199,7 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
                 )
             if data.delivered_on:
                 _receive(shipment, by, data.delivered_on, _receipts_given(shipment, data.lines))
+            totals.mark_stale(totals.cells_of(shipment))
     except IntegrityError:
         # A concurrent post of the same form, or the same reference typed at the same moment.
         if submission_key is not None:
@@ -222,6 +223,7 @@ def _receipts_given(shipment: Shipment, lines: Sequence[LineInput]) -> list[Rece
 def shipment_update(*, by, shipment_id: int, data: ShipmentInput, expected_version: int | None) -> Shipment:
     """Change a planned or in-transit shipment and its lines (lines not listed are removed)."""
     shipment = _lock(shipment_id)
+    before = totals.cells_of(shipment)
     if not can_change_shipment(by, shipment) or not can_create_shipment_for(by, data.consignor.pk):
         raise PermissionDenied(
             _("Only the consignor's logistics officers or an administrator may change this shipment.")
@@ -265,6 +267,7 @@ def shipment_update(*, by, shipment_id: int, data: ShipmentInput, expected_versi
         if line_id not in kept:
             line._history_user = by
             line.delete()
+    totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
 
 
@@ -274,6 +277,7 @@ def shipment_dispatch(
     expected_version: int | None = None,
 ) -> Shipment:  # fmt: skip
     shipment = _lock(shipment_id)
+    before = totals.cells_of(shipment)
     if not can_change_shipment(by, shipment):
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may dispatch it."))
     _check_version(shipment, expected_version)
@@ -292,6 +296,7 @@ def shipment_dispatch(
         shipment.expected_on = None
     shipment.version += 1
     _save(shipment, by, _("Dispatched"))
+    totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
 
 
@@ -307,7 +312,9 @@ def shipment_receive(
     _check_version(shipment, expected_version)
     if shipment.status != Shipment.Status.IN_TRANSIT:
         raise ValidationError({NON_FIELD: [_("Only a shipment in transit can be received.")]})
+    before = totals.cells_of(shipment)
     _receive(shipment, by, delivered_on, receipts or ())
+    totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
 
 
@@ -348,7 +355,6 @@ def _receive(shipment: Shipment, by, delivered_on: datetime.date, receipts: Sequ
     shipment.delivered_on = delivered_on
     shipment.version += 1
     _save(shipment, by, _("Received"))
-    totals.mark_stale([totals.cell_of(shipment)])
 
 
 @transaction.atomic
@@ -359,18 +365,19 @@ def shipment_delete(*, by, shipment_id: int) -> None:
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may delete it."))
     if shipment.status != Shipment.Status.PLANNED and not roles.is_administrator(by):
         raise ValidationError({NON_FIELD: [_("Only an administrator can delete a shipment that has left.")]})
-    cell = totals.cell_of(shipment)
+    before = totals.cells_of(shipment)
     for line in shipment.lines.all():
         line._history_user = by
         line.delete()
     shipment._history_user = by
     shipment.delete()
-    totals.mark_stale([cell])
+    totals.mark_stale(before)
 
 
 @transaction.atomic
 def shipment_cancel(*, by, shipment_id: int, reason: str, expected_version: int | None = None) -> Shipment:
     shipment = _lock(shipment_id)
+    before = totals.cells_of(shipment)
     if not can_change_shipment(by, shipment):
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may cancel it."))
     _check_version(shipment, expected_version)
@@ -384,4 +391,5 @@ def shipment_cancel(*, by, shipment_id: int, reason: str, expected_version: int 
     }
     shipment.version += 1
     _save(shipment, by, _("Cancelled"))
+    totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
