@@ -50,7 +50,7 @@ def run(out, lines: int) -> None:
     out.write(f"{lines:,} lines generated in {time.perf_counter() - started:.0f} s")
     first_rebuild = bench.timed(totals.rebuild)
     out.write(f"rebuild from empty totals: {first_rebuild:.2f} s, {DeliveryTotal.objects.count():,} day rows")
-    raw = bench.timed(bench.run_sql(bench.RAW_L0), repeat=3)
+    raw = bench.timed(bench.run_raw_l0, repeat=3)
     steady = bench.timed(totals.rebuild, repeat=3)
     changed = totals.rebuild().changed
     verdict("1. rebuild_totals / raw GROUP BY", "<= 1.5", f"{steady / raw:.2f}", steady / raw <= 1.5,
