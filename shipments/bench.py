@@ -115,8 +115,10 @@ def generate(lines: int, ref: dict) -> None:
 # `SELECT count(*) FROM (...)` wrapper would let PostgreSQL skip computing the aggregates; fetching
 # the rows into Python would add client costs that have nothing to do with the aggregate.)
 RAW_L0 = """CREATE TEMP TABLE bench_raw AS
-    SELECT s.delivered_on, s.mode, l.cargo_type_id, s.destination_id, SUM(l.received_tonnes),
-           SUM(l.received_quantity), SUM(l.tonnes - l.received_tonnes), COUNT(DISTINCT s.id)
+    SELECT s.delivered_on AS day, s.mode AS mode, l.cargo_type_id AS cargo_type_id,
+           s.destination_id AS destination_id, SUM(l.received_tonnes) AS tonnes_delivered,
+           SUM(l.received_quantity) AS quantity_delivered, SUM(l.tonnes - l.received_tonnes) AS tonnes_lost,
+           COUNT(DISTINCT s.id) AS shipments
     FROM shipments_cargoline l JOIN shipments_shipment s ON s.id = l.shipment_id
     WHERE s.status = 'delivered'
     GROUP BY s.delivered_on, s.mode, l.cargo_type_id, s.destination_id"""
