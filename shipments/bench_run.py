@@ -33,6 +33,7 @@ def run(out, lines: int) -> None:
     bench.reset_data()
     bench.generate(1_000, ref)
     totals.rebuild()
+    bench.settle()
     client = bench.api_client(ref)
     small_api = {q: bench.api_latency(client, q) for q in bench.RAW_ANSWERS}
     out.write(f"1,000 lines: API medians {_ms(small_api)}")
@@ -40,6 +41,7 @@ def run(out, lines: int) -> None:
     bench.reset_data()
     bench.generate(10_000, ref)
     totals.rebuild()
+    bench.settle()
     small_refresh = bench.refresh_after_change(ref, by)
     out.write(f"10,000 lines: refresh after one change {small_refresh * 1000:.1f} ms")
 
@@ -50,6 +52,7 @@ def run(out, lines: int) -> None:
     out.write(f"{lines:,} lines generated in {time.perf_counter() - started:.0f} s")
     first_rebuild = bench.timed(totals.rebuild)
     out.write(f"rebuild from empty totals: {first_rebuild:.2f} s, {DeliveryTotal.objects.count():,} day rows")
+    bench.settle()
     raw = bench.timed(bench.run_raw_l0, repeat=3)
     steady = bench.timed(totals.rebuild, repeat=3)
     changed = totals.rebuild().changed
