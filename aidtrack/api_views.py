@@ -13,7 +13,7 @@ from .models import Location, Organisation
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
-    parent = CodeField(read_only=True)
+    parent = CodeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Organisation
@@ -21,7 +21,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
 
 
 class LocationSerializer(serializers.ModelSerializer):
-    parent = CodeField(read_only=True)
+    parent = CodeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Location

@@ -204,6 +204,10 @@ SPECTACULAR_SETTINGS = {
     # No request to another host: the docs work on a closed network.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aidtrack.api_schema.document_errors",
+    ],
 }
 
 LOGGING = {

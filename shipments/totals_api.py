@@ -73,7 +73,7 @@ class DeliveryTotalsView(APIView):
             OpenApiParameter("date_to", OpenApiTypes.DATE, description="Delivered on or before"),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "hxl"]),
         ],
-        responses={200: TOTALS_RESPONSE},
+        responses={(200, "application/json"): TOTALS_RESPONSE, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request):
         try:

@@ -6,6 +6,18 @@ from aidtrack import roles
 
 from .factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory
 
+FAST_PASSWORD_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Hash the passwords tests set with MD5: PBKDF2 (Django's default) takes about 0.2 s each.
+
+    Only this process's settings change: a subprocess (manage.py, a Celery worker) keeps the project's
+    hashers, and since they stay listed after MD5, the hashes such a process makes still check here.
+    """
+    settings.PASSWORD_HASHERS = [FAST_PASSWORD_HASHER, *settings.PASSWORD_HASHERS]
+
 
 @pytest.fixture
 def ministry(db):

@@ -30,7 +30,7 @@ def require_postgres_and_redis() -> None:
         skip_or_fail("DATABASE_URL is not PostgreSQL: a worker process cannot share an in-memory test database")
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """The URL of the database this test session uses (pytest-django's test_ database)."""
     db = settings.DATABASES["default"]
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
@@ -45,7 +45,7 @@ def celery_worker():
     """
     require_postgres_and_redis()
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": test_database_url()}
+    env = {**os.environ, "DATABASE_URL": worker_database_url()}
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "aidtrack", "worker", "--pool=solo", "-Q", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],

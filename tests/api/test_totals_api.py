@@ -15,7 +15,7 @@ from django.core.management import call_command
 from aidtrack.models import Location
 from shipments import totals
 from shipments.models import Shipment, StaleCell
-from tests.services import ROOT, celery_worker, require_postgres_and_redis, test_database_url, wait_for
+from tests.services import ROOT, celery_worker, require_postgres_and_redis, wait_for, worker_database_url
 
 from . import issue_key, key_client, session_client, shipment_body
 
@@ -186,7 +186,7 @@ def test_with_the_broker_down_the_write_succeeds_and_a_later_refresh_counts_it(a
     )
     env = {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": f"redis://127.0.0.1:{dead_port}/0",
         "DJANGO_SETTINGS_MODULE": "aidtrack.settings",
     }
