@@ -1,6 +1,6 @@
-import socket
-
 import pytest
+
+from tests.services import closed_port
 
 
 @pytest.mark.django_db
@@ -11,12 +11,6 @@ def test_healthz_reports_database_and_broker(client):
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["broker"]  # "ok" on Redis, "eager …" on the embedded default
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens once the socket is closed
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from aidtrack.models import Location
 from shipments import totals
 from shipments.models import Shipment, StaleCell
-from tests.services import ROOT, celery_worker, require_postgres_and_redis, wait_for, worker_database_url
+from tests.services import ROOT, celery_worker, closed_port, require_postgres_and_redis, wait_for, worker_database_url
 
 from . import issue_key, key_client, session_client, shipment_body
 
@@ -165,12 +165,8 @@ def test_a_shipment_saved_through_the_api_shows_in_totals_with_a_real_worker(api
 @pytest.mark.django_db(transaction=True)
 def test_with_the_broker_down_the_write_succeeds_and_a_later_refresh_counts_it(api_world):
     """A separate process saves a delivery with REDIS_URL pointing at a port where nothing listens."""
-    import socket
-
     require_postgres_and_redis()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead_port = sock.getsockname()[1]
+    dead_port = closed_port()
     script = (
         "import django, datetime; django.setup();"
         "from decimal import Decimal;"

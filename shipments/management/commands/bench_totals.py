@@ -11,15 +11,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from aidtrack.database import postgres_url
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def bench_url() -> tuple[str, str]:
-    db = settings.DATABASES["default"]
-    name = db["NAME"] if db["NAME"].endswith("_bench") else f"{db['NAME']}_bench"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return name, f"postgres://{auth}@{host}/{name}"
+    own = settings.DATABASES["default"]["NAME"]
+    name = own if own.endswith("_bench") else f"{own}_bench"
+    return name, postgres_url(name)
 
 
 class Command(BaseCommand):
