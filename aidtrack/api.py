@@ -23,9 +23,6 @@ from . import roles
 from .models import IdempotencyKey, Organisation, OrganisationAPIKey
 
 KEYWORD = "Api-Key"
-STAFF_ROLES = frozenset({roles.LOGISTICS_OFFICER, roles.COORDINATOR, roles.ADMINISTRATOR})
-
-
 # --- Partner keys ------------------------------------------------------------------------------
 
 
@@ -119,9 +116,7 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
 # --- Permissions -------------------------------------------------------------------------------
 
 
-def is_staff_member(user) -> bool:
-    """Ministry staff: any of the roles. Partner clients have none."""
-    return bool(roles.user_roles(user) & STAFF_ROLES)
+is_staff_member = roles.is_staff_member
 
 
 class IsStaff(permissions.BasePermission):

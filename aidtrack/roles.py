@@ -26,6 +26,11 @@ def user_roles(user) -> set[str]:
     return cached
 
 
+def is_staff_member(user) -> bool:
+    """Ministry staff: a user with any of the roles. Partner clients (API keys) have none."""
+    return bool(user_roles(user))
+
+
 def has_role(user, role: str) -> bool:
     return role in user_roles(user)
 

@@ -6,15 +6,21 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from aidtrack import roles
+from aidtrack.models import Organisation
 
 from .models import Shipment
-
-STAFF_ROLES = {roles.LOGISTICS_OFFICER, roles.COORDINATOR, roles.ADMINISTRATOR}
 
 
 def can_view_shipments(user) -> bool:
     """Ministry staff of every role read all shipments; partners (API keys) never see them."""
-    return bool(roles.user_roles(user) & STAFF_ROLES)
+    return roles.is_staff_member(user)
+
+
+def consignors_for(user) -> QuerySet[Organisation]:
+    """The organisations `user` may log shipments for: their own, or any for an administrator."""
+    if roles.is_administrator(user):
+        return Organisation.objects.all()
+    return Organisation.objects.filter(pk=user.organisation_id)
 
 
 def can_create_shipment_for(user, consignor_id: int | None) -> bool:

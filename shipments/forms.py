@@ -7,10 +7,9 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aidtrack import roles
 from aidtrack.models import Location, Organisation
 
-from . import services
+from . import access, services
 from .models import CargoLine, CargoType, Shipment
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -80,9 +79,7 @@ class ShipmentForm(BootstrapMixin, forms.Form):
                 kwargs["initial"].setdefault("consignor", user.organisation_id)
         super().__init__(*args, **kwargs)
         self.instance = instance
-        if not roles.is_administrator(user):
-            # Officers log what their own organisation sends.
-            self.fields["consignor"].queryset = Organisation.objects.filter(pk=user.organisation_id)
+        self.fields["consignor"].queryset = access.consignors_for(user)
         if instance is not None:
             self.fields["reference"].disabled = True
             del self.fields["submission_key"]
@@ -145,7 +142,10 @@ def apply_service_errors(error, form, line_forms) -> None:
         target, field = form, key
         if key.startswith(f"{LINES_PREFIX}-"):
             _, index, field = key.split("-", 2)
-            target = line_forms[int(index)]
+            if int(index) >= len(line_forms):  # a line the posted form did not show: say it on top
+                target, field = form, None
+            else:
+                target = line_forms[int(index)]
         if field not in target.fields:
             field = None
         for message in messages:
