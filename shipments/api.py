@@ -346,7 +346,9 @@ class ShipmentDetail(generics.GenericAPIView):
         shipment = _get(request, reference, for_change=True)
         serializer = ShipmentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        expected_version = _expected_version(request, serializer.validated_data)
+        # Fields left out are filled from the shipment as read here; without a version from the client
+        # the version read here guards them, so a concurrent change is refused (409), never overwritten.
+        expected_version = _expected_version(request, serializer.validated_data) or shipment.version
         with service_errors():
             services.shipment_update(
                 by=request.user,

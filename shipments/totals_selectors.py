@@ -17,7 +17,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils.translation import gettext as _
 
 from aidtrack.models import Location
-from aidtrack.selectors import filter_by_location_subtree
+from aidtrack.selectors import filter_by_location_subtree, location_get_by_code
 
 from .models import (
     CargoType,
@@ -27,6 +27,7 @@ from .models import (
     InTransitTotal,
     Shipment,
     StaleCell,
+    StaleTransitCell,
     TotalsState,
 )
 
@@ -87,7 +88,13 @@ def parse_totals_query(params) -> TotalsQuery:
         raise TotalsQueryError("mode", _("Unknown mode %(value)s; use one of %(allowed)s.") % {
             "value": mode, "allowed": ", ".join(Shipment.Mode.values)})  # fmt: skip
     cargo_type = _by_code(CargoType, params.get("cargo_type"), "cargo_type")
-    destination = _by_code(Location, params.get("destination"), "destination")
+    destination = None
+    if params.get("destination"):
+        destination = location_get_by_code(params["destination"])
+        if destination is None:
+            raise TotalsQueryError(
+                "destination", _("Unknown destination code %(code)s.") % {"code": params["destination"]}
+            )
     date_from = _date(params.get("date_from"), "date_from")
     date_to = _date(params.get("date_to"), "date_to")
     if date_from and date_to and date_from > date_to:
@@ -180,7 +187,8 @@ def delivery_totals(query: TotalsQuery) -> TotalsAnswer:
     return TotalsAnswer(
         query=query,
         as_of=state.refreshed_at if state else None,
-        pending_changes=StaleCell.objects.values("day").distinct().count(),
+        # Days with delivered tonnes to recount, plus in-transit cells to recount (they have no day).
+        pending_changes=StaleCell.objects.values("day").distinct().count() + StaleTransitCell.objects.count(),
         total={
             "tonnes_delivered": tonnes(total["tonnes_delivered"]),
             "tonnes_lost": tonnes(total["tonnes_lost"]),

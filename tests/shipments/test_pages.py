@@ -333,3 +333,26 @@ def test_list_query_count_does_not_grow_with_shipments(client, officer, settings
     bulk_shipments(190, officer)
     large = count_queries(client, "/shipments/?sort=-tonnes")
     assert small == large
+
+
+def test_a_receipt_posted_with_fewer_lines_than_the_shipment_is_refused_not_a_server_error(client, officer):
+    cargo = [CargoTypeFactory(), CargoTypeFactory()]
+    shipment = make_shipment(by=officer, lines=[(c, "10", "5") for c in cargo], status="in_transit")
+    second = shipment.lines.order_by("id").last()
+    client.force_login(officer)
+    response = client.post(
+        f"/shipments/{shipment.pk}/receive/",
+        {
+            "delivered_on": "2020-11-20",
+            "version": shipment.version,
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "lines-0-line_id": second.pk,
+            "lines-0-received_quantity": "5",
+            "lines-0-received_tonnes": "2",
+        },
+    )
+    assert response.status_code == 200
+    assert "give the reason" in " ".join(response.context["form"].non_field_errors())
+    shipment.refresh_from_db()
+    assert shipment.status == "in_transit"
