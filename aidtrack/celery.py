@@ -33,14 +33,14 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
     },
     # Recompute everything from the records at night; finds and repairs drift, writes nothing otherwise.
+    "rebuild-totals": {
+        "task": "shipments.rebuild_totals",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Idempotency-Keys are kept a week; older ones only take space.
     "purge-idempotency-keys": {
         "task": "aidtrack.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=15),
-    },
-    "rebuild-totals": {
-        "task": "shipments.rebuild_totals",
-        "schedule": crontab(hour=2, minute=30),
     },
     # Lets /healthz say when a worker last ran a task (a worker that is up but stuck shows here).
     "worker-heartbeat": {

@@ -95,9 +95,28 @@ def test_page_size_is_capped_at_1000(partner, db):
     assert len(partner.get("/api/v1/cargo-types/?page_size=100000").json()["results"]) == 3
 
 
+def test_page_size_above_the_cap_returns_the_cap(partner, db):
+    CargoTypeFactory.create_batch(1003)
+    body = partner.get("/api/v1/cargo-types/?page_size=100000").json()
+    assert body["count"] == 1003 and len(body["results"]) == 1000 and "page=2" in body["next"]
+
+
 def test_partners_cannot_write(partner):
     assert partner.post("/api/v1/locations/", {}).status_code == 403
     assert partner.options("/api/v1/locations/").status_code == 200
+
+
+def test_organisation_list_query_count_is_constant(partner, db):
+    parent = OrganisationFactory(code="parent-org")
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert partner.get("/api/v1/organisations/").status_code == 200
+        return len(queries)
+
+    before = count()
+    OrganisationFactory.create_batch(20, parent=parent)
+    assert count() == before
 
 
 def test_location_list_query_count_is_constant(partner, places):
