@@ -102,9 +102,13 @@ def _validate_header(data: ShipmentInput, errors: dict[str, list[str]]) -> None:
         _add(errors, "mode", _("Choose road, rail, air or other."))
     if data.origin and data.destination and data.origin.pk == data.destination.pk:
         _add(errors, "destination", _("The destination must differ from the origin."))
-    if data.dispatched_on and data.dispatched_on > _today():
+    _validate_dates(data.dispatched_on, data.expected_on, errors)
+
+
+def _validate_dates(dispatched_on: datetime.date | None, expected_on: datetime.date | None, errors) -> None:
+    if dispatched_on and dispatched_on > _today():
         _add(errors, "dispatched_on", _("The dispatch date cannot be in the future."))
-    if data.dispatched_on and data.expected_on and data.expected_on < data.dispatched_on:
+    if dispatched_on and expected_on and expected_on < dispatched_on:
         _add(errors, "expected_on", _("The expected date cannot be before the dispatch date."))
 
 
@@ -201,12 +205,15 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
                 _receive(shipment, by, data.delivered_on, _receipts_given(shipment, data.lines))
             totals.mark_stale(totals.cells_of(shipment))
     except IntegrityError:
-        # A concurrent post of the same form, or the same reference typed at the same moment.
+        # A concurrent post of the same form, or the same reference typed at the same moment; any
+        # other broken constraint is a bug and is raised as it is.
         if submission_key is not None:
             existing = Shipment.objects.filter(submission_key=submission_key).first()
             if existing is not None:
                 return existing
-        raise ValidationError({"reference": [_("A shipment with this reference exists already.")]}) from None
+        if reference and Shipment.objects.filter(reference=reference).exists():
+            raise ValidationError({"reference": [_("A shipment with this reference exists already.")]}) from None
+        raise
     return shipment
 
 
@@ -284,10 +291,7 @@ def shipment_dispatch(
     if shipment.status != Shipment.Status.PLANNED:
         raise ValidationError({NON_FIELD: [_("Only a planned shipment can be dispatched.")]})
     errors: dict[str, list[str]] = {}
-    if dispatched_on > _today():
-        _add(errors, "dispatched_on", _("The dispatch date cannot be in the future."))
-    if expected_on and expected_on < dispatched_on:
-        _add(errors, "expected_on", _("The expected date cannot be before the dispatch date."))
+    _validate_dates(dispatched_on, expected_on, errors)
     _raise_if(errors)
     shipment.status = Shipment.Status.IN_TRANSIT
     shipment.dispatched_on = dispatched_on
