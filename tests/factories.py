@@ -52,7 +52,11 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(role_group(extracted))
 
 
-ROLE_MIGRATIONS = ["aidtrack.migrations.0002_roles", "shipments.migrations.0003_role_permissions"]
+ROLE_MIGRATIONS = [
+    "aidtrack.migrations.0002_roles",
+    "shipments.migrations.0003_role_permissions",
+    "needs.migrations.0002_role_permissions",
+]
 
 
 def role_group(name: str) -> Group:

@@ -1,0 +1,211 @@
+"""Coverage equals a direct computation from the needs and the delivery records."""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from needs import coverage
+from needs.coverage import CoverageQuery
+from needs.models import Need
+from needs.services import AssessmentInput, NeedInput, assessment_create
+from shipments import services as shipment_services
+from shipments import totals
+from shipments.models import CargoLine, Shipment
+from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory
+
+D = datetime.date
+
+
+@pytest.fixture
+def places(db):
+    country = LocationFactory(code="C", name="Country", level="country")
+    north = LocationFactory(code="N", name="North", level="region", parent=country)
+    district = LocationFactory(code="N-D", name="North district", level="district", parent=north)
+    s1 = LocationFactory(code="N-D-1", name="Settlement one", level="settlement", parent=district)
+    s2 = LocationFactory(code="N-D-2", name="Settlement two", level="settlement", parent=district)
+    school = LocationFactory(code="N-D-1-S", name="School", level="site", parent=s1)
+    south = LocationFactory(code="S", name="South", level="region", parent=country)
+    s3 = LocationFactory(code="S-1", name="Settlement three", level="settlement", parent=south)
+    depot = LocationFactory(code="DEPOT", name="Depot", level="site")
+    return {"C": country, "N": north, "D": district, "S1": s1, "S2": s2, "SCHOOL": school, "S": south, "S3": s3,
+            "DEPOT": depot}  # fmt: skip
+
+
+@pytest.fixture
+def cargo(db):
+    return {
+        "gen": CargoTypeFactory(code="generator", name="Generators", unit="pcs"),
+        "stove": CargoTypeFactory(code="stove", name="Stoves", unit="pcs"),
+        "timber": CargoTypeFactory(code="timber", name="Timber", unit="t"),
+    }
+
+
+def assess(by, location, on, sector, needs, **extra):
+    return assessment_create(
+        by=by,
+        data=AssessmentInput(
+            location=location, sector=sector, assessed_on=on, condition="severely_damaged", severity=4,
+            needs=[NeedInput(cargo_type=c, quantity=Decimal(q), priority=p, status=st) for c, q, p, st in needs],
+            **extra,
+        ),
+    )  # fmt: skip
+
+
+def deliver(by, places, destination, on, lines, status="delivered"):
+    """A shipment from the depot; `lines`: (cargo type, sent quantity, received quantity)."""
+    data = shipment_services.ShipmentInput(
+        mode="road", consignor=by.organisation, consignee=OrganisationFactory(), origin=places["DEPOT"],
+        destination=destination, dispatched_on=on - datetime.timedelta(days=1),
+        delivered_on=on if status == "delivered" else None,
+        lines=[
+            shipment_services.LineInput(
+                cargo_type=c, quantity=Decimal(sent), tonnes=Decimal("1.5"),
+                received_quantity=Decimal(got) if status == "delivered" else None,
+                received_tonnes=Decimal("1.5") if status == "delivered" else None,
+                loss_reason="damaged" if status == "delivered" and got != sent else "",
+            )
+            for c, sent, got in lines
+        ],
+    )  # fmt: skip
+    return shipment_services.shipment_create(by=by, data=data)
+
+
+def direct_coverage():
+    """Coverage straight from the records: needs, shipments and cargo lines (not the totals)."""
+    rows = defaultdict(lambda: {"needed": Decimal(0), "since": None})
+    for need in Need.objects.filter(status="open").select_related("assessment"):
+        row = rows[(need.assessment.location_id, need.cargo_type_id)]
+        row["needed"] += need.quantity
+        on = need.assessment.assessed_on
+        row["since"] = on if row["since"] is None else min(row["since"], on)
+    lines = CargoLine.objects.filter(shipment__status=Shipment.Status.DELIVERED).select_related(
+        "shipment__destination__parent__parent__parent"
+    )
+    for (location_id, cargo_type_id), row in rows.items():
+        row["delivered"] = Decimal(0)
+        for line in lines:
+            place, under = line.shipment.destination, False
+            while place is not None:
+                under = under or place.pk == location_id
+                place = place.parent
+            if under and line.cargo_type_id == cargo_type_id and line.shipment.delivered_on >= row["since"]:
+                row["delivered"] += line.received_quantity
+    return rows
+
+
+@pytest.fixture
+def scenario(places, cargo, coordinator, administrator):
+    s1, district, north, s3 = places["S1"], places["D"], places["N"], places["S3"]
+    assess(coordinator, s1, D(2020, 11, 20), "energy", [(cargo["gen"], 10, "critical", "open"),
+                                                        (cargo["stove"], 100, "high", "open")])  # fmt: skip
+    assess(coordinator, s1, D(2020, 11, 24), "heating", [(cargo["stove"], 40, "medium", "open")])
+    assess(coordinator, district, D(2020, 11, 18), "heating", [(cargo["stove"], 50, "high", "open")])
+    assess(coordinator, north, D(2020, 11, 25), "housing", [(cargo["timber"], 30, "low", "open")])
+    assess(coordinator, s3, D(2020, 11, 19), "heating", [(cargo["stove"], 20, "medium", "open"),
+                                                         (cargo["gen"], 5, "critical", "cancelled")])  # fmt: skip
+    by = administrator
+    deliver(by, places, s1, D(2020, 11, 17), [(cargo["stove"], 30, 30)])  # before every assessment
+    deliver(by, places, s1, D(2020, 11, 19), [(cargo["stove"], 25, 25)])  # counts for the district only
+    deliver(by, places, places["SCHOOL"], D(2020, 11, 22), [(cargo["stove"], 40, 36), (cargo["gen"], 4, 4)])
+    deliver(by, places, places["S2"], D(2020, 11, 23), [(cargo["gen"], 6, 6)])  # not under S1
+    deliver(by, places, s1, D(2020, 11, 26), [(cargo["gen"], 8, 8)])  # on the day counts
+    deliver(by, places, places["S2"], D(2020, 11, 26), [(cargo["timber"], 10, 9)])
+    deliver(by, places, s3, D(2020, 11, 21), [(cargo["stove"], 30, 30)])
+    deliver(by, places, s1, D(2020, 11, 27), [(cargo["stove"], 500, 0)], status="in_transit")  # not arrived
+    totals.refresh()
+
+
+def test_coverage_equals_a_direct_computation(scenario, places, cargo):
+    expected = direct_coverage()
+    rows = coverage.coverage_rows()
+    assert {(r.location_id, r.cargo_type_id) for r in rows} == set(expected)
+    for row in rows:
+        want = expected[(row.location_id, row.cargo_type_id)]
+        assert (row.needed, row.delivered, row.since) == (want["needed"], want["delivered"], want["since"])
+        assert row.gap == max(want["needed"] - want["delivered"], 0)
+        assert row.covered_pct == (want["delivered"] * 100 / want["needed"]).quantize(Decimal("0.1"))
+
+
+def test_coverage_by_hand(scenario, places, cargo):
+    """The same scenario worked out by hand, so the direct computation itself is checked."""
+    rows = coverage.coverage_by_pair()
+    s1_stove = rows[(places["S1"].pk, cargo["stove"].pk)]
+    assert (s1_stove.needed, s1_stove.delivered, s1_stove.since) == (140, 36, D(2020, 11, 20))
+    assert (s1_stove.gap, s1_stove.covered_pct, s1_stove.state) == (104, Decimal("25.7"), "partial")
+    assert rows[(places["S1"].pk, cargo["gen"].pk)].delivered == 12  # 4 at the school + 8 on the 26th
+    assert rows[(places["S1"].pk, cargo["gen"].pk)].state == "met"
+    district_stove = rows[(places["D"].pk, cargo["stove"].pk)]
+    assert (district_stove.delivered, district_stove.state) == (61, "met")  # 25 + 36
+    assert rows[(places["N"].pk, cargo["timber"].pk)].delivered == 9
+    s3_stove = rows[(places["S3"].pk, cargo["stove"].pk)]
+    assert (s3_stove.covered_pct, s3_stove.gap, s3_stove.region_code) == (Decimal("150.0"), 0, "S")
+    assert (places["S3"].pk, cargo["gen"].pk) not in rows  # the cancelled need does not count
+    assert s1_stove.region_code == "N" and rows[(places["N"].pk, cargo["timber"].pk)].region_code == "N"
+
+
+def test_filters_select_rows(scenario, places, cargo):
+    def pairs(**query):
+        return {(r.location_code, r.cargo_type_code) for r in coverage.coverage_rows(CoverageQuery(**query))}
+
+    assert pairs(location=places["D"]) == {("N-D", "stove"), ("N-D-1", "stove"), ("N-D-1", "generator")}
+    assert pairs(location=places["S"]) == {("S-1", "stove")}
+    assert pairs(cargo_type=cargo["gen"]) == {("N-D-1", "generator")}
+    assert pairs(sector="housing") == {("N", "timber")}
+    assert pairs(priority="critical") == {("N-D-1", "generator")}
+    assert pairs(state="met") == {("N-D-1", "generator"), ("N-D", "stove"), ("S-1", "stove")}
+    assert pairs(state="partial") == {("N-D-1", "stove"), ("N", "timber")}
+    # A row keeps all its open needs when a filter picks it through one of them.
+    medium = coverage.coverage_rows(CoverageQuery(priority="medium", location=places["S1"]))
+    assert [(r.needed, r.needs) for r in medium] == [(140, 2)]
+
+
+def test_needs_in_state_follows_their_row(scenario, places):
+    met = set(Need.objects.filter(id__in=coverage.needs_in_state("met")).values_list("id", flat=True))
+    want = {
+        n.pk
+        for n in Need.objects.filter(status="open").select_related("assessment")
+        if coverage.coverage_by_pair()[(n.assessment.location_id, n.cargo_type_id)].state == "met"
+    }
+    assert met == want and len(met) == 3
+
+
+def test_rollups_by_region_and_sector(scenario, cargo):
+    rows = coverage.coverage_rows()
+    by_region = {(r.key, r.cargo_type_code): r for r in coverage.coverage_by_region(rows)}
+    # North stoves: S1 needs 140 (36 covered), the district 50 (all covered).
+    assert (by_region[("N", "stove")].needed, by_region[("N", "stove")].covered) == (190, 86)
+    assert (by_region[("S", "stove")].needed, by_region[("S", "stove")].covered) == (20, 20)  # surplus not carried
+    by_sector = {(r.key, r.cargo_type_code): r for r in coverage.coverage_by_sector()}
+    # Heating stoves: 40 at S1 (share 36/140) + 50 district (1) + 20 at S3 (1).
+    heating = by_sector[("heating", "stove")]
+    assert heating.needed == 110
+    assert heating.covered == (Decimal(40) * Decimal(36) / Decimal(140) + 70).quantize(Decimal("0.001"))
+    assert by_sector[("energy", "generator")].covered == 10
+
+
+def test_a_new_delivery_under_an_assessed_place_raises_its_coverage_after_the_refresh(
+    scenario, places, cargo, administrator
+):
+    key = (places["D"].pk, cargo["stove"].pk)
+    before = coverage.coverage_by_pair()[(places["S1"].pk, cargo["stove"].pk)].delivered
+    deliver(administrator, places, places["SCHOOL"], D(2020, 11, 28), [(cargo["stove"], 60, 60)])
+    assert coverage.coverage_by_pair()[(places["S1"].pk, cargo["stove"].pk)].delivered == before  # not yet
+    totals.refresh()
+    rows = coverage.coverage_by_pair()
+    assert rows[(places["S1"].pk, cargo["stove"].pk)].delivered == before + 60
+    assert rows[key].delivered == 61 + 60
+    assert rows[(places["S1"].pk, cargo["stove"].pk)].covered_pct == Decimal("68.6")  # 96 / 140
+
+
+def test_coverage_query_count_does_not_grow(scenario, places, cargo, coordinator, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        small = coverage.coverage_rows()
+    for i in range(30):
+        place = LocationFactory(code=f"N-X-{i}", level="settlement", parent=places["N"])
+        assess(coordinator, place, D(2020, 11, 21), "water", [(cargo["stove"], 5, "low", "open")])
+    with django_assert_num_queries(1):
+        assert len(coverage.coverage_rows()) == len(small) + 30
+    with django_assert_num_queries(2):
+        coverage.coverage_by_sector()
