@@ -6,6 +6,8 @@ from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from aidtrack import history
+
 from .models import CargoLine, Shipment
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=3))
@@ -43,66 +45,18 @@ def shipment_totals(lines: list[CargoLine]) -> dict[str, Decimal | None]:
 
 def shipment_history(shipment: Shipment) -> list[dict]:
     """Every recorded change of the shipment and its lines, newest first, with what changed."""
-    entries = []
-    records = list(shipment.history.select_related("history_user").order_by("history_date", "history_id"))
-    for previous, record in zip([None, *records], records, strict=False):
-        changes = []
-        if previous is not None and record.history_type == "~":
-            delta = record.diff_against(previous, excluded_fields=["version", "created_at"])
-            changes = [((Shipment, c.field), c.old, c.new) for c in delta.changes]
-        entries.append(_entry(record, _("Shipment"), changes))
-
-    line_records = list(
+    records = shipment.history.select_related("history_user").order_by("history_date", "history_id")
+    line_records = (
         CargoLine.history.filter(shipment_id=shipment.pk)
         .select_related("history_user", "cargo_type")
         .order_by("id", "history_date", "history_id")
     )
-    last_of_line: dict[int, object] = {}
-    for record in line_records:
-        previous = last_of_line.get(record.id)
-        changes = []
-        if previous is not None and record.history_type == "~":
-            delta = record.diff_against(previous, excluded_fields=["shipment"])
-            changes = [((CargoLine, c.field), c.old, c.new) for c in delta.changes]
-        last_of_line[record.id] = record
-        entries.append(_entry(record, _("Line: %(cargo)s") % {"cargo": record.cargo_type}, changes))
-    entries.sort(key=lambda e: e["when"], reverse=True)
-    _label_values(entries)
-    return entries
-
-
-def _label_values(entries: list[dict]) -> None:
-    """Show changed values as people read them: choice labels, names of related rows (one query a model)."""
-    wanted: dict = {}
-    for entry in entries:
-        for (model, name), old, new in entry["changes"]:
-            field = model._meta.get_field(name)
-            if field.is_relation:
-                wanted.setdefault(field.related_model, set()).update(v for v in (old, new) if v is not None)
-    names = {
-        related: {obj.pk: str(obj) for obj in related._default_manager.filter(pk__in=ids)}
-        for related, ids in wanted.items()
-    }
-    for entry in entries:
-        labelled = []
-        for (model, name), old, new in entry["changes"]:
-            field = model._meta.get_field(name)
-            if field.is_relation:
-                old, new = (names[field.related_model].get(v, v) if v is not None else None for v in (old, new))
-            elif field.choices:
-                choices = dict(field.choices)
-                old, new = (choices.get(v, v) for v in (old, new))
-            labelled.append((str(field.verbose_name), old, new))
-        entry["changes"] = labelled
-
-
-def _entry(record, subject: str, changes: list) -> dict:
-    user = record.history_user
-    return {
-        "when": record.history_date,
-        "who": (user.get_full_name() or user.username) if user else _("system"),
-        "subject": subject,
-        "action": {"+": _("created"), "~": _("changed"), "-": _("removed")}[record.history_type],
-        "reason": record.history_change_reason or "",
-        "changes": changes,
-    }
+    return history.merged(
+        history.changes(records, Shipment, lambda r: _("Shipment"), excluded_fields=["version", "created_at"]),
+        history.changes(
+            line_records,
+            CargoLine,
+            lambda r: _("Line: %(cargo)s") % {"cargo": r.cargo_type},
+            excluded_fields=["shipment"],
+        ),
+    )
