@@ -1,15 +1,15 @@
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from shipments.models import CargoType
+from shipments import dashboard
+from shipments.dashboard import OverviewFilterForm, OverviewFilters
+from shipments.models import Shipment
 
 from .health import check_broker, check_database, last_worker_heartbeat
-from .models import Location, Organisation
 
 
 @login_not_required
@@ -37,10 +37,11 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 def overview(request: HttpRequest) -> HttpResponse:
-    counts = dict(Location.objects.values_list("level").annotate(n=Count("id")))
-    context = {
-        "organisation_count": Organisation.objects.count(),
-        "locations_by_level": [(label, counts[level]) for level, label in Location.Level.choices if level in counts],
-        "cargo_types": CargoType.objects.order_by("category", "name"),
-    }
-    return render(request, "aidtrack/overview.html", context)
+    """The response at a glance: delivered tonnage (the same figures as /api/v1/totals/) and charts."""
+    form = OverviewFilterForm(request.GET or None)
+    filters = OverviewFilters()
+    if form.is_bound and form.is_valid():
+        filters = OverviewFilters(**form.cleaned_data)
+    data = dashboard.overview(filters)
+    mode_labels = {mode: str(label) for mode, label in Shipment.Mode.choices}
+    return render(request, "aidtrack/overview.html", {"form": form, "data": data, "mode_labels": mode_labels})

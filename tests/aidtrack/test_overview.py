@@ -1,0 +1,153 @@
+"""The overview dashboard: its figures are the API's, and its cost does not grow with the data."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from aidtrack import roles
+from shipments import totals
+from shipments.models import CargoLine, Shipment
+from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory, make_shipment
+
+
+@pytest.fixture
+def places(db):
+    north = LocationFactory(code="N", name="North", level="region")
+    south = LocationFactory(code="S", name="South", level="region")
+    return {
+        "north": north,
+        "south": south,
+        "n1": LocationFactory(code="N-1", name="Northtown", level="settlement", parent=north),
+        "s1": LocationFactory(code="S-1", name="Southtown", level="settlement", parent=south),
+        "depot": LocationFactory(code="DEPOT", name="Depot", level="site"),
+    }
+
+
+def bulk_delivered(n, consignor, places, start=datetime.date(2020, 11, 10)):
+    """n delivered shipments (two lines each) spread over modes, weeks, places and cargo types; fast."""
+    consignee = OrganisationFactory()
+    cargo = [CargoTypeFactory(code=f"bulk-{i}") for i in range(3)]
+    destinations = [places["n1"], places["s1"], places["north"]]
+    first = Shipment.objects.count()
+    shipments = Shipment.objects.bulk_create(
+        Shipment(
+            reference=f"BULK-{first + i}", mode=["road", "rail", "air"][i % 3], consignor=consignor,
+            consignee=consignee, origin=places["depot"], destination=destinations[i % 3], status="delivered",
+            dispatched_on=start + datetime.timedelta(days=i % 60),
+            delivered_on=start + datetime.timedelta(days=i % 60 + 1),
+        )
+        for i in range(n)
+    )  # fmt: skip
+    CargoLine.objects.bulk_create(
+        CargoLine(shipment=s, cargo_type=cargo[(s.pk + k) % 3], quantity=10, tonnes=Decimal("1.5"),
+                  received_quantity=10, received_tonnes=Decimal("1.25"), loss_reason="damaged")
+        for s in shipments for k in range(2)
+    )  # fmt: skip
+    totals.rebuild()
+
+
+def figures(response) -> dict:
+    data = response.context["data"]
+    return {
+        "road": data.road,
+        "rail": data.rail,
+        "total": Decimal(data.by_mode.total["tonnes_delivered"]),
+        "lost": Decimal(data.by_mode.total["tonnes_lost"]),
+        "transit": Decimal(data.by_mode.in_transit["tonnes"]),
+    }
+
+
+def api_figures(client, query: str) -> dict:
+    body = client.get(f"/api/v1/totals/?group_by=mode&{query}").json()
+    by_mode = {row["mode"]: Decimal(row["tonnes_delivered"]) for row in body["results"]}
+    return {
+        "road": by_mode.get("road", Decimal(0)),
+        "rail": by_mode.get("rail", Decimal(0)),
+        "total": Decimal(body["total"]["tonnes_delivered"]),
+        "lost": Decimal(body["total"]["tonnes_lost"]),
+        "transit": Decimal(body["in_transit"]["tonnes"]),
+    }
+
+
+@pytest.mark.parametrize(
+    "page_query, api_query",
+    [
+        ("", ""),
+        ("region=N", "destination=N"),
+        ("date_from=2020-11-20&date_to=2020-12-05", "date_from=2020-11-20&date_to=2020-12-05"),
+        ("region=S&date_from=2020-12-01", "destination=S&date_from=2020-12-01"),
+    ],
+)
+def test_headline_figures_equal_the_totals_api(client, coordinator, places, page_query, api_query):
+    bulk_delivered(60, coordinator.organisation, places)
+    make_shipment(by=UserFactory(role=roles.ADMINISTRATOR), destination=places["n1"], status="in_transit")
+    totals.refresh()
+    client.force_login(coordinator)
+    page = figures(client.get(f"/?{page_query}"))
+    assert page == api_figures(client, api_query)
+    assert page["total"] > 0
+
+
+def test_headline_figures_are_rendered_in_the_page(client, coordinator, places):
+    bulk_delivered(30, coordinator.organisation, places)
+    client.force_login(coordinator)
+    html = client.get("/").content.decode()
+    api = api_figures(client, "")
+    assert f'data-testid="road-tonnes" data-value="{api["road"]}"' in html
+    assert f'data-testid="total-tonnes" data-value="{api["total"]:.3f}"' in html
+
+
+def test_cumulative_table_ends_at_the_delivered_totals(client, coordinator, places):
+    bulk_delivered(45, coordinator.organisation, places)
+    client.force_login(coordinator)
+    data = client.get("/").context["data"]
+    last = data.cumulative_rows[-1]
+    modes = [mode for mode, _ in data.modes]
+    assert dict(zip(modes, last["values"], strict=True))["road"] == data.road
+    assert last["total"] == Decimal(data.by_mode.total["tonnes_delivered"])
+    assert [row["week"].weekday() for row in data.cumulative_rows] == [0] * len(data.cumulative_rows)
+
+
+def test_charts_are_fed_by_the_api_with_the_page_filters(client, coordinator, places):
+    bulk_delivered(9, coordinator.organisation, places)
+    client.force_login(coordinator)
+    html = client.get("/?region=N&date_from=2020-11-01").content.decode()
+    assert 'data-source="/api/v1/totals/?group_by=mode%2Cweek&amp;destination=N&amp;date_from=2020-11-01"' in html
+    assert "/api/v1/totals/?group_by=cargo_type&amp;destination=N&amp;date_from=2020-11-01&amp;format=csv" in html
+
+
+def test_bad_filters_are_shown_not_applied(client, coordinator, places):
+    client.force_login(coordinator)
+    response = client.get("/?region=NOPE&date_from=2020-12-01&date_to=2020-11-01")
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"region", "date_to"}
+    assert response.context["data"].filters.region is None
+
+
+@pytest.mark.parametrize("role", [roles.LOGISTICS_OFFICER, roles.COORDINATOR, roles.ADMINISTRATOR])
+def test_every_staff_role_sees_the_overview(client, role, places):
+    client.force_login(UserFactory(role=role))
+    assert client.get("/").status_code == 200
+
+
+def test_anonymous_is_sent_to_log_in(client):
+    assert client.get("/").status_code == 302
+
+
+def count_queries(client, path):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+    return len(ctx)
+
+
+def test_query_count_is_the_same_with_10_and_1000_shipments(client, coordinator, places):
+    client.force_login(coordinator)
+    bulk_delivered(10, coordinator.organisation, places)
+    small = [count_queries(client, path) for path in ("/", "/?region=N&date_from=2020-11-15")]
+    bulk_delivered(990, coordinator.organisation, places)
+    assert Shipment.objects.count() == 1000
+    large = [count_queries(client, path) for path in ("/", "/?region=N&date_from=2020-11-15")]
+    assert small == large
