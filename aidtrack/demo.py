@@ -26,6 +26,13 @@ ORGANISATIONS = [
     ("ru-mfa", "Ministry of Foreign Affairs of the Russian Federation", "MFA", G, "RU", None),
     ("ru-fsb", "Federal Security Service", "FSB", G, "RU", None),
     ("ru-ihrc", "Interdepartmental Humanitarian Response Centre", "IHRC", C, "RU", None),
+    # Other federal bodies represented in the response centre.
+    ("ru-mod", "Ministry of Defence of the Russian Federation", "MoD", G, "RU", None),
+    ("ru-minstroy", "Ministry of Construction, Housing and Utilities of Russia", "Minstroy", G, "RU", None),
+    ("ru-minzdrav", "Ministry of Health of the Russian Federation", "Minzdrav", G, "RU", None),
+    # The governments whose heads met the emergencies ministry's head.
+    ("am-gov", "Government of the Republic of Armenia", "Government of Armenia", G, "AM", None),
+    ("az-presidency", "Administration of the President of Azerbaijan", "Presidency of Azerbaijan", G, "AZ", None),
     ("am-mes", "Ministry of Emergency Situations of Armenia", "MES Armenia", G, "AM", None),
     ("az-mes", "Ministry of Emergency Situations of Azerbaijan", "MES Azerbaijan", G, "AZ", None),
     ("icrc", "International Committee of the Red Cross", "ICRC", RC, "", None),

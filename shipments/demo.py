@@ -106,7 +106,7 @@ def _plan() -> list[dict]:
     return plan
 
 
-def _loader() -> User:
+def demo_loader() -> User:
     """The account the demo's history is written by; it has no usable password."""
     user, created = User.objects.get_or_create(
         username=LOADER_USERNAME, defaults={"first_name": "Demo", "last_name": "loader"}
@@ -152,7 +152,7 @@ def load_demo_shipments() -> int:
     todo = [item for item in plan if item["reference"] not in existing]
     if not todo:
         return 0
-    by = _loader()
+    by = demo_loader()
     consignor = Organisation.objects.get(code="ru-emercom")
     consignee = Organisation.objects.get(code="ru-ihrc")
     cargo = {c.code: c for c in CargoType.objects.all()}

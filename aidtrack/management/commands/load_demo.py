@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from aidtrack.demo import load_demo_users, load_reference_data
+from needs.demo import load_demo_needs
 from shipments.demo import load_demo_shipments
 
 
@@ -16,6 +17,11 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"Shipments created now: {load_demo_shipments()}.")
+        self.stdout.write(
+            "Created now: {groups} working groups, {meetings} meetings, {assessments} assessments.".format(
+                **load_demo_needs()
+            )
+        )
         if settings.DEBUG:
             created = load_demo_users()
             names = ", ".join(created) or "none"
