@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/logout/", views.logout_view, name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("shipments/", include("shipments.urls")),
+    path("needs/", include("needs.urls")),
     path("api/v1/", include("aidtrack.api_urls")),
     path("admin/", admin.site.urls),
 ]
