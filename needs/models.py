@@ -118,6 +118,8 @@ class Meeting(models.Model):
     )
     minutes = models.TextField(_("minutes"), blank=True)
     decisions = models.TextField(_("decisions"), blank=True, help_text=_("One decision per line"))
+    # Incremented by every service write: an edit form posted against an older version is refused.
+    version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )

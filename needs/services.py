@@ -9,11 +9,12 @@ the position in the list given), so a form or the API can show them in place.
 import datetime
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -142,9 +143,19 @@ def _delete(instance, by) -> None:
     instance.delete()
 
 
+def _touch(parent) -> None:
+    """A change to one of `parent`'s lines made outside its form: forms opened before it are stale."""
+    type(parent).objects.filter(pk=parent.pk).update(version=F("version") + 1)
+
+
 def _check_version(instance, expected_version: int | None) -> None:
     if expected_version is not None and instance.version != expected_version:
         raise EditConflict(instance)
+
+
+def _trimmed(data, *names: str):
+    """`data` with the text fields `names` stripped of surrounding spaces."""
+    return replace(data, **{name: getattr(data, name).strip() for name in names})
 
 
 def _set(instance, data, names: Sequence[str]) -> bool:
@@ -170,6 +181,10 @@ def _validate_group(data: WorkingGroupInput, errors: Errors, group_id: int | Non
         _add(errors, "code", _("A working group with this code exists already."))
     if data.sector and data.sector not in Sector.values:
         _add(errors, "sector", _("Choose a sector from the list."))
+    if data.lead_organisation is None:
+        _add(errors, "lead_organisation", _("Choose the lead organisation."))
+    if data.established_on is None:
+        _add(errors, "established_on", _("Give the date the group was established."))
     if data.closed_on and data.established_on and data.closed_on < data.established_on:
         _add(errors, "closed_on", _("A group cannot close before it was established."))
 
@@ -182,8 +197,8 @@ def working_group_create(*, by, data: WorkingGroupInput) -> WorkingGroup:
     errors: Errors = {}
     _validate_group(data, errors)
     _raise_if(errors)
+    data = _trimmed(data, "name", "code")
     group = WorkingGroup(**{name: getattr(data, name) for name in GROUP_FIELDS})
-    group.name, group.code = data.name.strip(), data.code.strip()
     try:
         with transaction.atomic():
             _save(group, by, _("Created"))
@@ -201,12 +216,16 @@ def working_group_update(*, by, group_id: int, data: WorkingGroupInput) -> Worki
     errors: Errors = {}
     _validate_group(data, errors, group_id)
     _raise_if(errors)
-    if _set(group, data, GROUP_FIELDS):
+    if _set(group, _trimmed(data, "name", "code"), GROUP_FIELDS):
         _save(group, by, _("Edited"))
     return group
 
 
 def _validate_membership(data: MembershipInput, errors: Errors) -> None:
+    if data.organisation is None:
+        _add(errors, "organisation", _("Choose the organisation."))
+    if data.from_on is None:
+        _add(errors, "from_on", _("Give the date the membership starts."))
     if data.role not in Membership.Role.values:
         _add(errors, "role", _("Choose chair, member or observer."))
     if not (data.person.strip() or data.position.strip()):
@@ -225,6 +244,7 @@ def membership_add(*, by, group_id: int, data: MembershipInput) -> Membership:
     errors: Errors = {}
     _validate_membership(data, errors)
     _raise_if(errors)
+    data = _trimmed(data, "person", "position")
     membership = Membership(working_group=group, **{name: getattr(data, name) for name in MEMBERSHIP_FIELDS})
     _save(membership, by, _("Joined"))
     return membership
@@ -237,7 +257,7 @@ def membership_update(*, by, membership_id: int, data: MembershipInput) -> Membe
     errors: Errors = {}
     _validate_membership(data, errors)
     _raise_if(errors)
-    if _set(membership, data, MEMBERSHIP_FIELDS):
+    if _set(membership, _trimmed(data, "person", "position"), MEMBERSHIP_FIELDS):
         _save(membership, by, _("Edited"))
     return membership
 
@@ -251,9 +271,17 @@ def _validate_meeting(data: MeetingInput, existing: dict[int, ActionItem], error
     if data.kind not in Meeting.Kind.values:
         _add(errors, "kind", _("Choose meeting, field visit or official visit."))
     group = data.working_group
-    if group and data.held_on and data.held_on < group.established_on:
+    if group is None:
+        _add(errors, "working_group", _("Choose the working group."))
+    if data.held_on is None:
+        _add(errors, "held_on", _("Give the date of the meeting."))
+    elif group and data.held_on < group.established_on:
         _add(errors, "held_on", _("The group was established on %(date)s, after this date.") % {
             "date": date_format(group.established_on)
+        })  # fmt: skip
+    elif group and group.closed_on and data.held_on > group.closed_on:
+        _add(errors, "held_on", _("The group closed on %(date)s, before this date.") % {
+            "date": date_format(group.closed_on)
         })  # fmt: skip
     seen: set[int] = set()
     for i, item in enumerate(data.actions):
@@ -283,8 +311,8 @@ def meeting_create(*, by, data: MeetingInput) -> Meeting:
     errors: Errors = {}
     _validate_meeting(data, {}, errors)
     _raise_if(errors)
+    data = _trimmed(data, "title", "place")
     meeting = Meeting(created_by=by, **{name: getattr(data, name) for name in MEETING_FIELDS})
-    meeting.title = data.title.strip()
     _save(meeting, by, _("Created"))
     meeting.organisations.set(data.organisations)
     for item in data.actions:
@@ -293,16 +321,22 @@ def meeting_create(*, by, data: MeetingInput) -> Meeting:
 
 
 @transaction.atomic
-def meeting_update(*, by, meeting_id: int, data: MeetingInput) -> Meeting:
-    """Change a meeting record; action items not listed are removed, closed ones keep their status."""
+def meeting_update(*, by, meeting_id: int, data: MeetingInput, expected_version: int | None = None) -> Meeting:
+    """Change a meeting record; action items not listed are removed, closed ones keep their status.
+
+    With `expected_version` (what the form was opened on), a record changed since is refused.
+    """
     require_change(by)
     meeting = Meeting.objects.select_for_update().get(pk=meeting_id)
+    _check_version(meeting, expected_version)
     existing = {item.pk: item for item in meeting.actions.all()}
     errors: Errors = {}
     _validate_meeting(data, existing, errors)
     _raise_if(errors)
-    if _set(meeting, data, MEETING_FIELDS):
-        _save(meeting, by, _("Edited"))
+    data = _trimmed(data, "title", "place")
+    _set(meeting, data, MEETING_FIELDS)
+    meeting.version += 1
+    _save(meeting, by, _("Edited"))
     meeting.organisations.set(data.organisations)
     kept = set()
     for item in data.actions:
@@ -310,7 +344,7 @@ def meeting_update(*, by, meeting_id: int, data: MeetingInput) -> Meeting:
             _save(_new_action(meeting, item), by)
             continue
         kept.add(item.id)
-        if _set(existing[item.id], item, ("description", "owner", "due_on")):
+        if _set(existing[item.id], _trimmed(item, "description"), ("description", "owner", "due_on")):
             _save(existing[item.id], by)
     for item_id, item in existing.items():
         if item_id not in kept:
@@ -336,16 +370,18 @@ def action_item_close(*, by, item_id: int, status: str = ActionItem.Status.DONE,
     _raise_if(errors)
     item.status, item.closed_on = status, closed_on
     _save(item, by, _("Done") if status == ActionItem.Status.DONE else _("Dropped"))
+    _touch(item.meeting)
     return item
 
 
 @transaction.atomic
 def action_item_reopen(*, by, item_id: int) -> ActionItem:
     require_change(by)
-    item = ActionItem.objects.select_for_update().get(pk=item_id)
+    item = ActionItem.objects.select_for_update().select_related("meeting").get(pk=item_id)
     if item.status != ActionItem.Status.OPEN:
         item.status, item.closed_on = ActionItem.Status.OPEN, None
         _save(item, by, _("Reopened"))
+        _touch(item.meeting)
     return item
 
 
@@ -353,6 +389,10 @@ def action_item_reopen(*, by, item_id: int) -> ActionItem:
 
 
 def _validate_assessment(data: AssessmentInput, existing: dict[int, Need], errors: Errors) -> None:
+    if data.location is None:
+        _add(errors, "location", _("Choose the place assessed."))
+    if data.assessed_on is None:
+        _add(errors, "assessed_on", _("Give the date of the assessment."))
     if data.sector not in Sector.values:
         _add(errors, "sector", _("Choose a sector from the list."))
     if data.condition not in Assessment.Condition.values:
@@ -377,6 +417,9 @@ def _validate_assessment(data: AssessmentInput, existing: dict[int, Need], error
             _add(errors, key + "status", _("Choose open or cancelled."))
         if need.needed_by and data.assessed_on and need.needed_by < data.assessed_on:
             _add(errors, key + "needed_by", _("A need cannot be due before it was assessed."))
+        if need.cargo_type is None:
+            _add(errors, key + "cargo_type", _("Choose what is needed."))
+            continue
         kept_type = need.id in existing and existing[need.id].cargo_type_id == need.cargo_type.pk
         if not kept_type and not need.cargo_type.active:
             _add(errors, key + "cargo_type", _("%(name)s is no longer in the catalogue.") % {"name": need.cargo_type})
@@ -464,10 +507,11 @@ def assessment_delete(*, by, assessment_id: int) -> None:
 def need_set_status(*, by, need_id: int, status: str) -> Need:
     """Cancel an open need (it no longer counts towards coverage) or reopen a cancelled one."""
     require_change(by)
-    need = Need.objects.select_for_update().get(pk=need_id)
+    need = Need.objects.select_for_update().select_related("assessment").get(pk=need_id)
     if status not in Need.Status.values:
         raise ValidationError({"status": [_("Choose open or cancelled.")]})
     if need.status != status:
         need.status = status
         _save(need, by, _("Cancelled") if status == Need.Status.CANCELLED else _("Reopened"))
+        _touch(need.assessment)
     return need
