@@ -20,7 +20,7 @@ from .models import Shipment
 from .selectors import with_line_totals
 from .totals_selectors import TotalsAnswer, TotalsQuery, delivery_totals
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d")
 API_QUESTIONS = ("mode_week", "cargo_type", "destination")
 TOP_DESTINATIONS = 10
 LATEST_DELIVERIES = 10
@@ -35,6 +35,7 @@ class OverviewFilterForm(forms.Form):
         to_field_name="code",
         required=False,
         empty_label=_("All regions"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
 
     def clean(self):
