@@ -6,6 +6,7 @@ Every endpoint here belongs in the access matrix test (tests/api/test_access_mat
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from needs import api as needs_api
 from shipments import api as shipments_api
 from shipments.totals_api import DeliveryTotalsView
 
@@ -19,6 +20,17 @@ urlpatterns = [
     path("organisations/", api_views.OrganisationList.as_view(), name="organisation-list"),
     # Delivery totals: staff and partner keys.
     path("totals/", DeliveryTotalsView.as_view(), name="totals"),
+    # Coverage and needs: staff and partner keys.
+    path("coverage/", needs_api.CoverageView.as_view(), name="coverage"),
+    path("needs/", needs_api.NeedList.as_view(), name="need-list"),
+    path("needs/<int:pk>/", needs_api.NeedDetail.as_view(), name="need-detail"),
+    # Assessments and working-group records (with meeting minutes): staff only.
+    path("assessments/", needs_api.AssessmentList.as_view(), name="assessment-list"),
+    path("assessments/<int:pk>/", needs_api.AssessmentDetail.as_view(), name="assessment-detail"),
+    path("working-groups/", needs_api.WorkingGroupList.as_view(), name="working-group-list"),
+    path("working-groups/<str:code>/", needs_api.WorkingGroupDetail.as_view(), name="working-group-detail"),
+    path("meetings/", needs_api.MeetingList.as_view(), name="meeting-list"),
+    path("meetings/<int:pk>/", needs_api.MeetingDetail.as_view(), name="meeting-detail"),
     # Shipments: staff only.
     path("shipments/", shipments_api.ShipmentList.as_view(), name="shipment-list"),
     path("shipments/<str:reference>/", shipments_api.ShipmentDetail.as_view(), name="shipment-detail"),
