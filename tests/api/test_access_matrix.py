@@ -2,17 +2,21 @@
 
 To add an endpoint: add its path to aidtrack/api_urls.py and a row to ACCESS_MATRIX (with one of the
 expectation sets below, or a new one); `test_every_api_endpoint_is_in_the_matrix` fails until you do.
-A `{shipment}` in a path is the reference of a planned shipment sent by the officer's organisation.
+A `{shipment}` in a path is the reference of a planned shipment sent by the officer's organisation;
+`{need}`, `{assessment}`, `{working_group}` and `{meeting}` name the records of `world` below.
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, get_resolver
 from rest_framework.test import APIClient
 
 from aidtrack import api_urls
+from needs import services as needs_services
 from tests.factories import LocationFactory, make_shipment
 
 from . import issue_key, key_client, session_client, shipment_body
@@ -37,6 +41,8 @@ READ_BY_STAFF = {**READ_BY_STAFF_AND_PARTNERS, "partner": 403}
 LOG_SHIPMENT = {**READ_BY_STAFF, "officer": 201, "coordinator": 403, "administrator": 201}
 # Changing a shipment: the consignor's officers and administrators.
 CHANGE_SHIPMENT = {**READ_BY_STAFF, "coordinator": 403}
+# The API of needs is read-only: a write is refused (405 for staff; 403 for a partner key, which only reads).
+WRITE_TO_READ_ONLY = {**READ_BY_STAFF, "officer": 405, "coordinator": 405, "administrator": 405}
 # The schema and its docs describe the API, not its data: no key or login needed (and a bad key is ignored).
 OPEN_TO_ALL = dict.fromkeys(CALLERS, 200)
 
@@ -62,6 +68,20 @@ ACCESS_MATRIX = [
     Row("POST", "/api/v1/shipments/", LOG_SHIPMENT, body=shipment_body),
     Row("GET", "/api/v1/shipments/{shipment}/", READ_BY_STAFF),
     Row("PATCH", "/api/v1/shipments/{shipment}/", CHANGE_SHIPMENT, body=lambda: {"notes": "Checked."}),
+    # Coverage and needs: staff and partner keys. Assessments and working-group records: staff only.
+    Row("GET", "/api/v1/coverage/", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/coverage/?state=partial&format=hxl", READ_BY_STAFF_AND_PARTNERS),
+    Row("POST", "/api/v1/coverage/", WRITE_TO_READ_ONLY, body=dict),
+    Row("GET", "/api/v1/needs/", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/needs/{need}/", READ_BY_STAFF_AND_PARTNERS),
+    Row("POST", "/api/v1/needs/", WRITE_TO_READ_ONLY, body=dict),
+    Row("GET", "/api/v1/assessments/", READ_BY_STAFF),
+    Row("GET", "/api/v1/assessments/{assessment}/", READ_BY_STAFF),
+    Row("GET", "/api/v1/working-groups/", READ_BY_STAFF),
+    Row("GET", "/api/v1/working-groups/{working_group}/", READ_BY_STAFF),
+    Row("GET", "/api/v1/meetings/", READ_BY_STAFF),
+    Row("GET", "/api/v1/meetings/{meeting}/", READ_BY_STAFF),
+    Row("PATCH", "/api/v1/meetings/{meeting}/", WRITE_TO_READ_ONLY, body=lambda: {"minutes": "Changed."}),
     Row("GET", "/api/v1/schema/", OPEN_TO_ALL),
     Row("GET", "/api/v1/docs/", OPEN_TO_ALL),
 ]
@@ -73,11 +93,33 @@ def fast_passwords(settings):
 
 
 @pytest.fixture
-def world(officer, partner_org, cargo_type):
-    """What a row may need: the codes of shipment_body(), and one shipment (the users come per caller)."""
+def world(officer, coordinator, ministry, partner_org, cargo_type):
+    """What a row may need: the codes of shipment_body(), one shipment, and one record of each kind of the
+    needs API (the users come per caller)."""
     LocationFactory(code="ORIG")
-    LocationFactory(code="DEST")
-    return {"shipment": make_shipment(by=officer).reference}
+    destination = LocationFactory(code="DEST")
+    day = datetime.date(2020, 11, 20)
+    group = needs_services.working_group_create(
+        by=coordinator,
+        data=needs_services.WorkingGroupInput(name="Group", code="wg", lead_organisation=ministry, established_on=day),
+    )
+    assessment = needs_services.assessment_create(
+        by=coordinator,
+        data=needs_services.AssessmentInput(
+            location=destination, sector="heating", assessed_on=day, condition="destroyed", severity=5,
+            needs=[needs_services.NeedInput(cargo_type=cargo_type, quantity=Decimal(10))],
+        ),
+    )  # fmt: skip
+    meeting = needs_services.meeting_create(
+        by=coordinator, data=needs_services.MeetingInput(working_group=group, held_on=day, title="Meeting")
+    )
+    return {
+        "shipment": make_shipment(by=officer).reference,
+        "need": assessment.needs.get().pk,
+        "assessment": assessment.pk,
+        "working_group": group.code,
+        "meeting": meeting.pk,
+    }
 
 
 def client_for(caller: str, request, partner_org) -> APIClient:
