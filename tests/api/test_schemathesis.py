@@ -3,7 +3,8 @@
 The schema is read from /api/v1/schema/, and every request goes through the project's WSGI app in the
 test thread (no server, no network) and inside the test's transaction, so what a POST or PATCH writes
 is rolled back after each test. The demo response is loaded once for the module: lists return rows, and
-the generated path parameters and bodies name existing shipments, codes and places part of the time.
+the generated path parameters, filters and bodies name existing shipments, records, codes and places part
+of the time.
 
 Callers: a partner key (every GET operation), an administrator's and an officer's session (every
 operation). Checks: no server error, and status code, content type and body as documented.
@@ -32,6 +33,7 @@ from schemathesis.checks import (
 
 from aidtrack.models import Location, Organisation, User
 from aidtrack.wsgi import application
+from needs.models import Assessment, Meeting, Need, WorkingGroup
 from shipments.models import CargoType, Shipment
 
 from . import issue_key
@@ -54,22 +56,55 @@ def _codes(queryset) -> list[str]:
     return list(queryset.order_by("code").values_list("code", flat=True))
 
 
+def _existing_path_values(path: str, name: str) -> list[list]:
+    """Lists of values of the path parameter `name` that name existing records (each tried part of the time)."""
+    if name == "reference":  # a shipment still open to changes, or any
+        shipments = Shipment.objects.order_by("reference")
+        return [
+            list(shipments.filter(status__in=["planned", "in_transit"]).values_list("reference", flat=True)),
+            list(shipments.values_list("reference", flat=True)),
+        ]
+    by_id = {"needs": Need, "assessments": Assessment, "meetings": Meeting}
+    collection = path.strip("/").split("/")[-2]
+    if name == "id" and collection in by_id:
+        return [list(by_id[collection].objects.order_by("pk").values_list("pk", flat=True))]
+    if name == "code" and collection == "working-groups":
+        return [_codes(WorkingGroup.objects)]
+    return []
+
+
 @schema.hook
 def flatmap_path_parameters(context, path_parameters):
-    """`{reference}`: as generated, or an existing shipment's (one still open to changes, or any)."""
-    if not path_parameters or "reference" not in path_parameters:
-        return st.just(path_parameters)
-    shipments = Shipment.objects.order_by("reference")
-    return st.one_of(
-        st.just(path_parameters),
-        *(
-            st.sampled_from(list(references)).map(lambda reference: {**path_parameters, "reference": reference})
-            for references in (
-                shipments.filter(status__in=["planned", "in_transit"]).values_list("reference", flat=True),
-                shipments.values_list("reference", flat=True),
+    """Each path parameter: as generated, or an existing record's (shipment reference, record id or code)."""
+    strategy = st.just(path_parameters)
+    for name in path_parameters or {}:
+        existing = [values for values in _existing_path_values(context.operation.path, name) if values]
+        strategy = strategy.flatmap(
+            lambda params, name=name, existing=existing: st.one_of(
+                st.just(params),
+                *(st.sampled_from(values).map(lambda value, name=name: {**params, name: value}) for values in existing),
             )
-        ),
-    )
+        )
+    return strategy
+
+
+# Query parameters that name a record by its code, and where to find existing codes.
+QUERY_CODES = {
+    "location": lambda: _codes(Location.objects),
+    "destination": lambda: _codes(Location.objects),
+    "cargo_type": lambda: _codes(CargoType.objects),
+    "working_group": lambda: _codes(WorkingGroup.objects),
+}
+
+
+@schema.hook
+def flatmap_query(context, query):
+    """Query codes (location, cargo type, working group): as generated, or existing ones, so filters find rows."""
+    names = sorted(QUERY_CODES.keys() & (query or {}).keys())
+    if not names:
+        return st.just(query)
+    real = st.fixed_dictionaries({name: st.sampled_from(QUERY_CODES[name]()) for name in names})
+    return st.one_of(st.just(query), real.map(lambda codes: {**query, **codes}))
 
 
 CODE_FIELDS = {"consignor", "consignee", "origin", "destination"}
