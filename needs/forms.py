@@ -119,16 +119,19 @@ class MeetingForm(BootstrapMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One decision per line"),
     )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, instance: Meeting | None = None, **kwargs):
         if instance is not None:
             kwargs["initial"] = _initial_from(
                 instance,
-                ("title", "held_on", "kind", "place", "attendees", "minutes", "decisions"),
+                ("title", "held_on", "kind", "place", "attendees", "minutes", "decisions", "version"),
                 organisations=[org.pk for org in instance.organisations.all()],
             )
         super().__init__(*args, **kwargs)
         self.fields["organisations"].widget.attrs["class"] = "form-check-input"
+        if instance is None:
+            del self.fields["version"]
 
     def to_input(self, group: WorkingGroup, actions: list[services.ActionItemInput]) -> services.MeetingInput:
         data = self.cleaned_data

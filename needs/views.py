@@ -188,7 +188,8 @@ def _meeting_form(request: HttpRequest, group: WorkingGroup, meeting: Meeting | 
             data = form.to_input(group, actions)
             if meeting is None:
                 return services.meeting_create(by=request.user, data=data)
-            return services.meeting_update(by=request.user, meeting_id=meeting.pk, data=data)
+            version = form.cleaned_data.get("version")
+            return services.meeting_update(by=request.user, meeting_id=meeting.pk, data=data, expected_version=version)
 
         saved = _save_with_lines(request, form, formset, forms.ACTIONS_PREFIX, save)
         if saved:

@@ -280,7 +280,8 @@ def test_meeting_edit_changes_and_removes_items_and_keeps_closed_ones_closed(cli
         {"id": second.pk, "description": "Second", "owner": ministry.pk, "due_on": "", "DELETE": "on"},
         {"id": third.pk, "description": "Third", "owner": ministry.pk, "due_on": ""},
     ]
-    data = meeting_data(actions, title="Renamed", **{"actions-INITIAL_FORMS": "3"})
+    version = form.context["form"].initial["version"]
+    data = meeting_data(actions, title="Renamed", version=version, **{"actions-INITIAL_FORMS": "3"})
     assert client.post(f"/needs/meetings/{meeting.pk}/edit/", data).status_code == 302
     meeting.refresh_from_db()
     assert meeting.title == "Renamed"
@@ -288,6 +289,24 @@ def test_meeting_edit_changes_and_removes_items_and_keeps_closed_ones_closed(cli
         ("First, changed", "open"),
         ("Third", "done"),
     ]
+
+
+def test_a_meeting_form_opened_before_an_item_was_marked_done_is_refused(client, coordinator, group, ministry):
+    meeting = make_meeting(coordinator, group, actions=[("Deliver stoves", ministry, None)])
+    item = meeting.actions.get()
+    client.force_login(coordinator)
+    version = client.get(f"/needs/meetings/{meeting.pk}/edit/").context["form"].initial["version"]
+    opened = meeting_data(
+        [{"id": item.pk, "description": "Deliver 50 stoves", "owner": ministry.pk, "due_on": ""}],
+        version=version,
+        **{"actions-INITIAL_FORMS": "1"},
+    )
+    client.post(f"/needs/meetings/actions/{item.pk}/close/", {"status": "done"})
+    response = client.post(f"/needs/meetings/{meeting.pk}/edit/", opened)
+    assert response.status_code == 200
+    assert "after you opened it" in " ".join(response.context["form"].non_field_errors())
+    item.refresh_from_db()
+    assert (item.description, item.status) == ("Deliver stoves", "done")
 
 
 @pytest.mark.parametrize("status", ["done", "dropped"])
