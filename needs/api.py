@@ -139,7 +139,7 @@ class CoverageView(APIView):
                 "pending_changes": pending,
                 "results": rows,
                 "by_region": coverage.coverage_by_region(rows),
-                "by_sector": coverage.coverage_by_sector(query),
+                "by_sector": coverage.coverage_by_sector(query, rows),
             }
         ).data
         response = Response(body)

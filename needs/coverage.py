@@ -264,9 +264,12 @@ def coverage_by_region(rows: list[CoverageRow]) -> list[Rollup]:
     return _rollup((row.region_code, row.region_name, row, row.needed, min(row.delivered, row.needed)) for row in rows)
 
 
-def coverage_by_sector(query: CoverageQuery = CoverageQuery()) -> list[Rollup]:
-    """Per sector × cargo type: each open need counts its quantity and its row's covered share (2 queries)."""
-    rows = coverage_by_pair(query)
+def coverage_by_sector(query: CoverageQuery = CoverageQuery(), rows: list[CoverageRow] | None = None) -> list[Rollup]:
+    """Per sector × cargo type: each open need counts its quantity and its row's covered share.
+
+    `rows`: the coverage rows of `query` if the caller has them (1 query), else computed here (2 queries).
+    """
+    rows = {(r.location_id, r.cargo_type_id): r for r in (coverage_rows(query) if rows is None else rows)}
     needs = (
         Need.objects.filter(status=Need.Status.OPEN)
         .values("assessment__location_id", "cargo_type_id", "assessment__sector")

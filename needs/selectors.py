@@ -4,16 +4,23 @@ Each returns a queryset with what its list shows joined or prefetched, so a list
 number of queries however long it is.
 """
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aidtrack import history
 
 from .models import ActionItem, Assessment, Meeting, Membership, Need, WorkingGroup
 
 
 def assessment_list(queryset: QuerySet[Assessment] | None = None) -> QuerySet[Assessment]:
     queryset = Assessment.objects.all() if queryset is None else queryset
-    return queryset.select_related("location", "working_group").annotate(
-        open_needs=Count("needs", filter=Q(needs__status=Need.Status.OPEN))
+    # The counts make Django drop the model's ordering: paging needs it stated.
+    return (
+        queryset.select_related("location", "working_group")
+        .annotate(open_needs=Count("needs", filter=Q(needs__status=Need.Status.OPEN)))
+        .order_by("-assessed_on", "-id")
     )
 
 
@@ -28,18 +35,28 @@ def need_list(queryset: QuerySet[Need] | None = None) -> QuerySet[Need]:
     )
 
 
+def _count(queryset: QuerySet, **outer) -> Subquery:
+    """A correlated COUNT(*) of `queryset` rows matching `outer` (field -> OuterRef name)."""
+    filtered = queryset.filter(**{field: OuterRef(name) for field, name in outer.items()}).order_by()
+    return Coalesce(Subquery(filtered.values(*outer).annotate(n=Count("*")).values("n")[:1]), 0)
+
+
 def working_group_list(queryset: QuerySet[WorkingGroup] | None = None) -> QuerySet[WorkingGroup]:
-    """Groups with their lead, area and counts of members, meetings, open and overdue action items."""
+    """Groups with their lead, area and counts of members, meetings, open and overdue action items.
+
+    Each count is its own subquery, so a group's row does not multiply members by meetings by items.
+    """
     queryset = WorkingGroup.objects.all() if queryset is None else queryset
-    today = timezone.localdate()
-    open_items = Q(meetings__actions__status=ActionItem.Status.OPEN)
-    return queryset.select_related("lead_organisation", "area").annotate(
-        member_count=Count("memberships", distinct=True),
-        meeting_count=Count("meetings", distinct=True),
-        open_items=Count("meetings__actions", filter=open_items, distinct=True),
-        overdue_items=Count(
-            "meetings__actions", filter=open_items & Q(meetings__actions__due_on__lt=today), distinct=True
-        ),
+    open_items = ActionItem.objects.filter(status=ActionItem.Status.OPEN)
+    return (
+        queryset.select_related("lead_organisation", "area")
+        .annotate(
+            member_count=_count(Membership.objects.all(), working_group="pk"),
+            meeting_count=_count(Meeting.objects.all(), working_group="pk"),
+            open_items=_count(open_items, meeting__working_group="pk"),
+            overdue_items=_count(open_items.filter(due_on__lt=timezone.localdate()), meeting__working_group="pk"),
+        )
+        .order_by("name", "id")
     )
 
 
@@ -68,3 +85,22 @@ def open_action_items(queryset: QuerySet[ActionItem] | None = None) -> QuerySet[
 
 def overdue_action_items(queryset: QuerySet[ActionItem] | None = None) -> QuerySet[ActionItem]:
     return open_action_items(queryset).filter(due_on__lt=timezone.localdate())
+
+
+def assessment_history(assessment: Assessment) -> list[dict]:
+    """Every recorded change of the assessment and its needs, newest first, with what changed."""
+    records = assessment.history.select_related("history_user").order_by("history_date", "history_id")
+    need_records = (
+        Need.history.filter(assessment_id=assessment.pk)
+        .select_related("history_user", "cargo_type")
+        .order_by("id", "history_date", "history_id")
+    )
+    return history.merged(
+        history.changes(records, Assessment, lambda r: _("Assessment"), excluded_fields=["version", "created_at"]),
+        history.changes(
+            need_records,
+            Need,
+            lambda r: _("Need: %(cargo)s") % {"cargo": r.cargo_type},
+            excluded_fields=["assessment"],
+        ),
+    )

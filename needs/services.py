@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -144,8 +143,13 @@ def _delete(instance, by) -> None:
 
 
 def _touch(parent) -> None:
-    """A change to one of `parent`'s lines made outside its form: forms opened before it are stale."""
-    type(parent).objects.filter(pk=parent.pk).update(version=F("version") + 1)
+    """A change to one of `parent`'s lines made outside its form: forms opened before it are stale.
+
+    The version is a counter, not a change anyone made: the line's own history records the change.
+    """
+    parent = type(parent).objects.select_for_update().get(pk=parent.pk)
+    parent.version += 1
+    parent.save_without_historical_record(update_fields=["version"])
 
 
 def _check_version(instance, expected_version: int | None) -> None:

@@ -13,8 +13,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from aidtrack import history
-
 from . import access, coverage, forms, selectors, services
 from .filters import AssessmentFilter, NeedFilter
 from .models import ActionItem, Assessment, Meeting, Membership, Need, WorkingGroup
@@ -258,24 +256,6 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _assessment_history(assessment: Assessment) -> list[dict]:
-    records = assessment.history.select_related("history_user").order_by("history_date", "history_id")
-    need_records = (
-        Need.history.filter(assessment_id=assessment.pk)
-        .select_related("history_user", "cargo_type")
-        .order_by("id", "history_date", "history_id")
-    )
-    return history.merged(
-        history.changes(records, Assessment, lambda r: _("Assessment"), excluded_fields=["version", "created_at"]),
-        history.changes(
-            need_records,
-            Need,
-            lambda r: _("Need: %(cargo)s") % {"cargo": r.cargo_type},
-            excluded_fields=["assessment"],
-        ),
-    )
-
-
 def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_view_needs(request.user)
     assessment = get_object_or_404(Assessment.objects.select_related("location", "working_group", "created_by"), pk=pk)
@@ -292,7 +272,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "assessment": assessment,
             "needs": needs,
-            "history": _assessment_history(assessment),
+            "history": selectors.assessment_history(assessment),
             "can_change": access.can_change_needs(request.user),
         },
     )
