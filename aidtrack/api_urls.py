@@ -7,6 +7,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from needs import api as needs_api
+from needs import summary_api
 from shipments import api as shipments_api
 from shipments.totals_api import DeliveryTotalsView
 
@@ -23,13 +24,17 @@ urlpatterns = [
     # Coverage and needs: staff and partner keys.
     path("coverage/", needs_api.CoverageView.as_view(), name="coverage"),
     path("needs/", needs_api.NeedList.as_view(), name="need-list"),
+    path("needs/summary/", summary_api.NeedSummary.as_view(), name="need-summary"),
     path("needs/<int:pk>/", needs_api.NeedDetail.as_view(), name="need-detail"),
     # Assessments and working-group records (with meeting minutes): staff only.
     path("assessments/", needs_api.AssessmentList.as_view(), name="assessment-list"),
+    path("assessments/summary/", summary_api.AssessmentSummary.as_view(), name="assessment-summary"),
     path("assessments/<int:pk>/", needs_api.AssessmentDetail.as_view(), name="assessment-detail"),
     path("working-groups/", needs_api.WorkingGroupList.as_view(), name="working-group-list"),
     path("working-groups/<str:code>/", needs_api.WorkingGroupDetail.as_view(), name="working-group-detail"),
     path("meetings/", needs_api.MeetingList.as_view(), name="meeting-list"),
+    path("meetings/summary/", summary_api.MeetingSummary.as_view(), name="meeting-summary"),
+    path("action-items/summary/", summary_api.ActionItemSummary.as_view(), name="action-item-summary"),
     path("meetings/<int:pk>/", needs_api.MeetingDetail.as_view(), name="meeting-detail"),
     # Shipments: staff only.
     path("shipments/", shipments_api.ShipmentList.as_view(), name="shipment-list"),

@@ -1,10 +1,11 @@
-# `/needs/` itself is kept free for the needs dashboard; these pages live under it.
 from django.urls import path
 
-from . import views
+from . import dashboard_views, views
 
 app_name = "needs"
 urlpatterns = [
+    path("", dashboard_views.needs_dashboard, name="dashboard"),
+    path("coordination/", dashboard_views.coordination_dashboard, name="coordination"),
     path("assessments/", views.assessment_list, name="assessment_list"),
     path("assessments/new/", views.assessment_create, name="assessment_create"),
     path("assessments/<int:pk>/", views.assessment_detail, name="assessment_detail"),

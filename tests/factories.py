@@ -111,3 +111,34 @@ def make_shipment(*, by=None, consignor=None, lines=None, status="planned", **ov
             by=by, shipment_id=shipment.pk, delivered_on=shipment.dispatched_on + datetime.timedelta(days=2)
         )
     return shipment
+
+
+def bulk_delivered(n, consignor, places, start=None):
+    """n delivered shipments (two lines each) over modes, weeks, destinations and cargo types, written
+    directly (fast) and counted by a totals rebuild. `places`: "depot" (origin), "n1", "s1", "north"."""
+    import datetime
+    from decimal import Decimal
+
+    from shipments import totals
+    from shipments.models import CargoLine, Shipment
+
+    start = start or datetime.date(2020, 11, 10)
+    consignee = OrganisationFactory()
+    cargo = [CargoTypeFactory(code=f"bulk-{i}") for i in range(3)]
+    destinations = [places["n1"], places["s1"], places["north"]]
+    first = Shipment.objects.count()
+    shipments = Shipment.objects.bulk_create(
+        Shipment(
+            reference=f"BULK-{first + i}", mode=["road", "rail", "air"][i % 3], consignor=consignor,
+            consignee=consignee, origin=places["depot"], destination=destinations[i % 3], status="delivered",
+            dispatched_on=start + datetime.timedelta(days=i % 60),
+            delivered_on=start + datetime.timedelta(days=i % 60 + 1),
+        )
+        for i in range(n)
+    )  # fmt: skip
+    CargoLine.objects.bulk_create(
+        CargoLine(shipment=s, cargo_type=cargo[(s.pk + k) % 3], quantity=10, tonnes=Decimal("1.5"),
+                  received_quantity=10, received_tonnes=Decimal("1.25"), loss_reason="damaged")
+        for s in shipments for k in range(2)
+    )  # fmt: skip
+    totals.rebuild()

@@ -7,7 +7,9 @@
  * Kinds:
  *   cumulative  results grouped by mode and week: one line per mode, running total of data-value
  *   bar         one bar per result: label from data-label, value from data-value (largest first,
- *               at most data-limit bars); data-series="field" stacks bars per value of that field
+ *               at most data-limit bars); data-series="field" stacks bars per value of that field;
+ *               data-values="a,b" draws the counts a and b of each result side by side
+ *               (named by data-value-labels); data-label-format="month" shows ISO dates as months
  * Numbers are formatted for the page's language here, never in the API.
  */
 (function () {
@@ -47,14 +49,37 @@
     };
   }
 
+  var monthFormat = new Intl.DateTimeFormat(lang, { month: "short", year: "numeric" });
+
+  function labelOf(canvas, row) {
+    var value = row[canvas.dataset.label];
+    if (canvas.dataset.labelFormat === "month" && value) return monthFormat.format(new Date(value + "T00:00:00"));
+    return value;
+  }
+
   function bar(canvas, rows) {
     var valueKey = canvas.dataset.value || "tonnes_delivered";
-    var labelKey = canvas.dataset.label;
     var limit = parseInt(canvas.dataset.limit || "0", 10);
+    var horizontal = { indexAxis: canvas.dataset.horizontal ? "y" : "x" };
+    if (canvas.dataset.values) {
+      // Several counts of each row side by side (e.g. open and overdue items).
+      var keys = canvas.dataset.values.split(",");
+      var names = (canvas.dataset.valueLabels || canvas.dataset.values).split(",");
+      return {
+        type: "bar",
+        data: {
+          labels: rows.map(function (r) { return labelOf(canvas, r); }),
+          datasets: keys.map(function (key, i) {
+            return { label: names[i], data: rows.map(function (r) { return parseFloat(r[key]); }), backgroundColor: COLOURS[(i + 2) % COLOURS.length] };
+          }),
+        },
+        options: horizontal,
+      };
+    }
     if (canvas.dataset.series) {
       var seriesKey = canvas.dataset.series;
       var names = labelsFrom(canvas.dataset.seriesLabels);
-      var labels = Array.from(new Set(rows.map(function (r) { return r[labelKey]; })));
+      var labels = Array.from(new Set(rows.map(function (r) { return labelOf(canvas, r); })));
       var series = Array.from(new Set(rows.map(function (r) { return r[seriesKey]; })));
       return {
         type: "bar",
@@ -64,14 +89,14 @@
             return {
               label: names[s] || s,
               data: labels.map(function (label) {
-                return rows.filter(function (r) { return r[labelKey] === label && r[seriesKey] === s; })
+                return rows.filter(function (r) { return labelOf(canvas, r) === label && r[seriesKey] === s; })
                   .reduce(function (sum, r) { return sum + parseFloat(r[valueKey]); }, 0);
               }),
               backgroundColor: COLOURS[i % COLOURS.length],
             };
           }),
         },
-        options: { scales: { x: { stacked: true }, y: { stacked: true } } },
+        options: Object.assign({ scales: { x: { stacked: true }, y: { stacked: true } } }, horizontal),
       };
     }
     var sorted = rows.slice().sort(function (a, b) { return parseFloat(b[valueKey]) - parseFloat(a[valueKey]); });
@@ -79,14 +104,14 @@
     return {
       type: "bar",
       data: {
-        labels: sorted.map(function (r) { return r[labelKey]; }),
+        labels: sorted.map(function (r) { return labelOf(canvas, r); }),
         datasets: [{
           label: canvas.dataset.valueLabel || valueKey,
           data: sorted.map(function (r) { return parseFloat(r[valueKey]); }),
           backgroundColor: COLOURS[0],
         }],
       },
-      options: { indexAxis: canvas.dataset.horizontal ? "y" : "x", plugins: { legend: { display: false } } },
+      options: Object.assign({ plugins: { legend: { display: false } } }, horizontal),
     };
   }
 

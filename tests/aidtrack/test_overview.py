@@ -1,6 +1,5 @@
 """The overview dashboard: its figures are the API's, and its cost does not grow with the data."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
@@ -9,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from aidtrack import roles
 from shipments import totals
-from shipments.models import CargoLine, Shipment
-from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory, make_shipment
+from shipments.models import Shipment
+from tests.factories import LocationFactory, UserFactory, bulk_delivered, make_shipment
 
 
 @pytest.fixture
@@ -24,29 +23,6 @@ def places(db):
         "s1": LocationFactory(code="S-1", name="Southtown", level="settlement", parent=south),
         "depot": LocationFactory(code="DEPOT", name="Depot", level="site"),
     }
-
-
-def bulk_delivered(n, consignor, places, start=datetime.date(2020, 11, 10)):
-    """n delivered shipments (two lines each) spread over modes, weeks, places and cargo types; fast."""
-    consignee = OrganisationFactory()
-    cargo = [CargoTypeFactory(code=f"bulk-{i}") for i in range(3)]
-    destinations = [places["n1"], places["s1"], places["north"]]
-    first = Shipment.objects.count()
-    shipments = Shipment.objects.bulk_create(
-        Shipment(
-            reference=f"BULK-{first + i}", mode=["road", "rail", "air"][i % 3], consignor=consignor,
-            consignee=consignee, origin=places["depot"], destination=destinations[i % 3], status="delivered",
-            dispatched_on=start + datetime.timedelta(days=i % 60),
-            delivered_on=start + datetime.timedelta(days=i % 60 + 1),
-        )
-        for i in range(n)
-    )  # fmt: skip
-    CargoLine.objects.bulk_create(
-        CargoLine(shipment=s, cargo_type=cargo[(s.pk + k) % 3], quantity=10, tonnes=Decimal("1.5"),
-                  received_quantity=10, received_tonnes=Decimal("1.25"), loss_reason="damaged")
-        for s in shipments for k in range(2)
-    )  # fmt: skip
-    totals.rebuild()
 
 
 def figures(response) -> dict:

@@ -75,6 +75,12 @@ ACCESS_MATRIX = [
     Row("GET", "/api/v1/needs/", READ_BY_STAFF_AND_PARTNERS),
     Row("GET", "/api/v1/needs/{need}/", READ_BY_STAFF_AND_PARTNERS),
     Row("POST", "/api/v1/needs/", WRITE_TO_READ_ONLY, body=dict),
+    # Counts for the dashboards: the needs summary as needs, the others as the records they count.
+    Row("GET", "/api/v1/needs/summary/", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/needs/summary/?group_by=cargo_type&format=hxl", READ_BY_STAFF_AND_PARTNERS),
+    Row("GET", "/api/v1/assessments/summary/", READ_BY_STAFF),
+    Row("GET", "/api/v1/meetings/summary/", READ_BY_STAFF),
+    Row("GET", "/api/v1/action-items/summary/?group_by=owner&format=csv", READ_BY_STAFF),
     Row("GET", "/api/v1/assessments/", READ_BY_STAFF),
     Row("GET", "/api/v1/assessments/{assessment}/", READ_BY_STAFF),
     Row("GET", "/api/v1/working-groups/", READ_BY_STAFF),

@@ -168,7 +168,9 @@ def test_a_user_without_a_role_is_refused(client, django_user_model, records):
 def test_nav_shows_needs_and_working_groups_to_staff(client, officer, records):
     client.force_login(officer)
     page = client.get("/needs/groups/").content.decode()
-    assert 'href="/needs/list/"' in page and 'href="/needs/groups/"' in page
+    assert 'href="/needs/"' in page and 'href="/needs/coordination/"' in page  # the dashboards lead to the lists
+    dashboards = client.get("/needs/").content.decode() + client.get("/needs/coordination/").content.decode()
+    assert 'href="/needs/list/"' in dashboards and 'href="/needs/groups/"' in dashboards
 
 
 # --- what the pages show --------------------------------------------------------------------------
