@@ -65,6 +65,7 @@
       // Several counts of each row side by side (e.g. open and overdue items).
       var keys = canvas.dataset.values.split(",");
       var names = (canvas.dataset.valueLabels || canvas.dataset.values).split(",");
+      rows = rows.filter(function (r) { return keys.some(function (key) { return parseFloat(r[key]) > 0; }); });
       return {
         type: "bar",
         data: {
@@ -117,6 +118,12 @@
 
   var KINDS = { cumulative: cumulative, bar: bar };
 
+  function shortLabel(value) {
+    var label = String(this.getLabelForValue(value));
+    var max = this.chart.width < 500 ? 14 : 28;  // a phone's width leaves less room
+    return label.length > max ? label.slice(0, max - 1) + "…" : label;
+  }
+
   function resultsOf(body, canvas) {
     var path = (canvas.dataset.results || "results").split(".");
     return path.reduce(function (node, key) { return node ? node[key] : undefined; }, body) || [];
@@ -141,6 +148,12 @@
             return (ctx.dataset.label ? ctx.dataset.label + ": " : "") + number.format(value);
           } } },
         }, config.options.plugins);
+        if (config.options.indexAxis === "y") {
+          // Long names (organisations, groups) are cut on the axis; the tooltip shows them whole.
+          config.options.scales = config.options.scales || {};
+          config.options.scales.y = Object.assign({}, config.options.scales.y, { ticks: { callback: shortLabel } });
+          config.options.plugins.tooltip.callbacks.title = function (items) { return items.length ? items[0].label : ""; };
+        }
         var previous = Chart.getChart(canvas);
         if (previous) previous.destroy();
         new Chart(canvas, config);
