@@ -1,5 +1,8 @@
 """Shared fixtures: named users per role, reference data, and the services switch."""
 
+import os
+import tempfile
+
 import pytest
 
 from aidtrack import roles
@@ -7,6 +10,19 @@ from aidtrack import roles
 from .factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory
 
 FAST_PASSWORD_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, test in a file rather than in memory. The browser tests' live server answers in
+    several threads (a dashboard fetches its charts at once), and threads sharing the one in-memory
+    connection can hang each other; with a file each thread has its own connection."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = os.path.join(tempfile.gettempdir(), f"aidtrack-test-{os.getpid()}.sqlite3")
+        database.setdefault("TEST", {})["NAME"] = name
 
 
 @pytest.fixture(autouse=True)
@@ -57,3 +73,17 @@ def region(db):
 @pytest.fixture
 def cargo_type(db):
     return CargoTypeFactory(code="stove", name="Stoves", unit="pcs")
+
+
+@pytest.fixture
+def two_regions(db):
+    """Two regions with a settlement each, and a depot outside them (the origin of bulk_delivered)."""
+    north = LocationFactory(code="N", name="North", level="region")
+    south = LocationFactory(code="S", name="South", level="region")
+    return {
+        "north": north,
+        "south": south,
+        "n1": LocationFactory(code="N-1", name="Northtown", level="settlement", parent=north),
+        "s1": LocationFactory(code="S-1", name="Southtown", level="settlement", parent=south),
+        "depot": LocationFactory(code="DEPOT", name="Depot", level="site"),
+    }

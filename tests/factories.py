@@ -113,7 +113,7 @@ def make_shipment(*, by=None, consignor=None, lines=None, status="planned", **ov
     return shipment
 
 
-def bulk_delivered(n, consignor, places, start=None):
+def bulk_delivered(n, consignor, places, start=None):  # places: the two_regions fixture
     """n delivered shipments (two lines each) over modes, weeks, destinations and cargo types, written
     directly (fast) and counted by a totals rebuild. `places`: "depot" (origin), "n1", "s1", "north"."""
     import datetime

@@ -9,20 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from aidtrack import roles
 from shipments import totals
 from shipments.models import Shipment
-from tests.factories import LocationFactory, UserFactory, bulk_delivered, make_shipment
-
-
-@pytest.fixture
-def places(db):
-    north = LocationFactory(code="N", name="North", level="region")
-    south = LocationFactory(code="S", name="South", level="region")
-    return {
-        "north": north,
-        "south": south,
-        "n1": LocationFactory(code="N-1", name="Northtown", level="settlement", parent=north),
-        "s1": LocationFactory(code="S-1", name="Southtown", level="settlement", parent=south),
-        "depot": LocationFactory(code="DEPOT", name="Depot", level="site"),
-    }
+from tests.factories import UserFactory, bulk_delivered, make_shipment
 
 
 def figures(response) -> dict:
@@ -57,9 +44,9 @@ def api_figures(client, query: str) -> dict:
         ("region=S&date_from=2020-12-01", "destination=S&date_from=2020-12-01"),
     ],
 )
-def test_headline_figures_equal_the_totals_api(client, coordinator, places, page_query, api_query):
-    bulk_delivered(60, coordinator.organisation, places)
-    make_shipment(by=UserFactory(role=roles.ADMINISTRATOR), destination=places["n1"], status="in_transit")
+def test_headline_figures_equal_the_totals_api(client, coordinator, two_regions, page_query, api_query):
+    bulk_delivered(60, coordinator.organisation, two_regions)
+    make_shipment(by=UserFactory(role=roles.ADMINISTRATOR), destination=two_regions["n1"], status="in_transit")
     totals.refresh()
     client.force_login(coordinator)
     page = figures(client.get(f"/?{page_query}"))
@@ -67,8 +54,8 @@ def test_headline_figures_equal_the_totals_api(client, coordinator, places, page
     assert page["total"] > 0
 
 
-def test_headline_figures_are_rendered_in_the_page(client, coordinator, places):
-    bulk_delivered(30, coordinator.organisation, places)
+def test_headline_figures_are_rendered_in_the_page(client, coordinator, two_regions):
+    bulk_delivered(30, coordinator.organisation, two_regions)
     client.force_login(coordinator)
     html = client.get("/").content.decode()
     api = api_figures(client, "")
@@ -76,8 +63,8 @@ def test_headline_figures_are_rendered_in_the_page(client, coordinator, places):
     assert f'data-testid="total-tonnes" data-value="{api["total"]:.3f}"' in html
 
 
-def test_cumulative_table_ends_at_the_delivered_totals(client, coordinator, places):
-    bulk_delivered(45, coordinator.organisation, places)
+def test_cumulative_table_ends_at_the_delivered_totals(client, coordinator, two_regions):
+    bulk_delivered(45, coordinator.organisation, two_regions)
     client.force_login(coordinator)
     data = client.get("/").context["data"]
     last = data.cumulative_rows[-1]
@@ -87,15 +74,15 @@ def test_cumulative_table_ends_at_the_delivered_totals(client, coordinator, plac
     assert [row["week"].weekday() for row in data.cumulative_rows] == [0] * len(data.cumulative_rows)
 
 
-def test_charts_are_fed_by_the_api_with_the_page_filters(client, coordinator, places):
-    bulk_delivered(9, coordinator.organisation, places)
+def test_charts_are_fed_by_the_api_with_the_page_filters(client, coordinator, two_regions):
+    bulk_delivered(9, coordinator.organisation, two_regions)
     client.force_login(coordinator)
     html = client.get("/?region=N&date_from=2020-11-01").content.decode()
     assert 'data-source="/api/v1/totals/?group_by=mode%2Cweek&amp;destination=N&amp;date_from=2020-11-01"' in html
     assert "/api/v1/totals/?group_by=cargo_type&amp;destination=N&amp;date_from=2020-11-01&amp;format=csv" in html
 
 
-def test_bad_filters_are_shown_not_applied(client, coordinator, places):
+def test_bad_filters_are_shown_not_applied(client, coordinator, two_regions):
     client.force_login(coordinator)
     response = client.get("/?region=NOPE&date_from=2020-12-01&date_to=2020-11-01")
     assert response.status_code == 200
@@ -104,7 +91,7 @@ def test_bad_filters_are_shown_not_applied(client, coordinator, places):
 
 
 @pytest.mark.parametrize("role", [roles.LOGISTICS_OFFICER, roles.COORDINATOR, roles.ADMINISTRATOR])
-def test_every_staff_role_sees_the_overview(client, role, places):
+def test_every_staff_role_sees_the_overview(client, role, two_regions):
     client.force_login(UserFactory(role=role))
     assert client.get("/").status_code == 200
 
@@ -119,11 +106,11 @@ def count_queries(client, path):
     return len(ctx)
 
 
-def test_query_count_is_the_same_with_10_and_1000_shipments(client, coordinator, places):
+def test_query_count_is_the_same_with_10_and_1000_shipments(client, coordinator, two_regions):
     client.force_login(coordinator)
-    bulk_delivered(10, coordinator.organisation, places)
+    bulk_delivered(10, coordinator.organisation, two_regions)
     small = [count_queries(client, path) for path in ("/", "/?region=N&date_from=2020-11-15")]
-    bulk_delivered(990, coordinator.organisation, places)
+    bulk_delivered(990, coordinator.organisation, two_regions)
     assert Shipment.objects.count() == 1000
     large = [count_queries(client, path) for path in ("/", "/?region=N&date_from=2020-11-15")]
     assert small == large

@@ -28,19 +28,6 @@ from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFacto
 D = datetime.date
 
 
-@pytest.fixture
-def places(db):
-    north = LocationFactory(code="N", name="North", level="region")
-    south = LocationFactory(code="S", name="South", level="region")
-    return {
-        "north": north,
-        "south": south,
-        "n1": LocationFactory(code="N-1", name="Northtown", level="settlement", parent=north),
-        "s1": LocationFactory(code="S-1", name="Southtown", level="settlement", parent=south),
-        "depot": LocationFactory(code="DEPOT", name="Depot", level="site"),
-    }
-
-
 ASSESSED_ON = D(2020, 11, 12)
 
 
@@ -55,17 +42,17 @@ def assess(by, location, sector, needs, on=ASSESSED_ON, condition="severely_dama
 
 
 @pytest.fixture
-def needs_world(places, coordinator):
+def needs_world(two_regions, coordinator):
     """Needs in both regions for the cargo types bulk_delivered sends (bulk-0, bulk-1, bulk-2)."""
     cargo = [CargoTypeFactory(code=f"bulk-{i}") for i in range(3)]
-    assess(coordinator, places["n1"], "heating", [(cargo[0], 500, "critical"), (cargo[1], 20, "low")])
-    assess(coordinator, places["north"], "housing", [(cargo[2], 900, "high")], condition="destroyed")
-    assess(coordinator, places["s1"], "water", [(cargo[0], 40, "medium")], condition="partially_damaged")
+    assess(coordinator, two_regions["n1"], "heating", [(cargo[0], 500, "critical"), (cargo[1], 20, "low")])
+    assess(coordinator, two_regions["north"], "housing", [(cargo[2], 900, "high")], condition="destroyed")
+    assess(coordinator, two_regions["s1"], "water", [(cargo[0], 40, "medium")], condition="partially_damaged")
     return cargo
 
 
-def test_needs_dashboard_shows_the_api_coverage(client, coordinator, places, needs_world):
-    bulk_delivered(30, coordinator.organisation, places)
+def test_needs_dashboard_shows_the_api_coverage(client, coordinator, two_regions, needs_world):
+    bulk_delivered(30, coordinator.organisation, two_regions)
     client.force_login(coordinator)
     data = client.get("/needs/").context["data"]
     api = client.get("/api/v1/coverage/").json()["results"]
@@ -78,15 +65,15 @@ def test_needs_dashboard_shows_the_api_coverage(client, coordinator, places, nee
     assert sum(data.states.values()) == len(api)
 
 
-def test_coverage_rows_come_largest_gap_first(client, coordinator, places, needs_world):
-    bulk_delivered(30, coordinator.organisation, places)
+def test_coverage_rows_come_largest_gap_first(client, coordinator, two_regions, needs_world):
+    bulk_delivered(30, coordinator.organisation, two_regions)
     client.force_login(coordinator)
     rows = client.get("/needs/").context["data"].coverage_rows
     shares = [r.covered_share for r in rows]
     assert shares == sorted(shares) and len(rows) == 4
 
 
-def test_region_filter_keeps_that_regions_rows_and_the_url_reproduces_it(client, coordinator, places, needs_world):
+def test_region_filter_keeps_that_regions_rows_and_the_url_reproduces_it(client, coordinator, two_regions, needs_world):
     client.force_login(coordinator)
     html = client.get("/needs/?location=S").content.decode()
     assert 'data-region="S"' in html and 'data-region="N"' not in html
@@ -98,7 +85,7 @@ def test_region_filter_keeps_that_regions_rows_and_the_url_reproduces_it(client,
     )
 
 
-def test_a_bad_filter_is_shown_and_ignored(client, coordinator, places, needs_world):
+def test_a_bad_filter_is_shown_and_ignored(client, coordinator, two_regions, needs_world):
     client.force_login(coordinator)
     response = client.get("/needs/?location=NOPE&sector=heating")
     assert response.status_code == 200
@@ -108,7 +95,7 @@ def test_a_bad_filter_is_shown_and_ignored(client, coordinator, places, needs_wo
 
 @pytest.mark.parametrize("path", ["/needs/", "/needs/coordination/"])
 @pytest.mark.parametrize("role", [roles.LOGISTICS_OFFICER, roles.COORDINATOR, roles.ADMINISTRATOR])
-def test_every_staff_role_reads_the_dashboards(client, places, path, role):
+def test_every_staff_role_reads_the_dashboards(client, two_regions, path, role):
     client.force_login(UserFactory(role=role))
     assert client.get(path).status_code == 200
 
@@ -121,7 +108,7 @@ def test_dashboards_need_a_role(client, db, path):
 
 
 @pytest.fixture
-def groups(coordinator, ministry, places):
+def groups(coordinator, ministry, two_regions):
     partner = OrganisationFactory(code="unhcr", name="UNHCR")
     group = working_group_create(
         by=coordinator,
@@ -189,13 +176,13 @@ def count_queries(client, path):
 DASHBOARDS = ["/needs/", "/needs/?location=N&sector=heating", "/needs/coordination/"]
 
 
-def test_dashboards_cost_the_same_with_10_and_1000_shipments(client, coordinator, places, needs_world, groups):
+def test_dashboards_cost_the_same_with_10_and_1000_shipments(client, coordinator, two_regions, needs_world, groups):
     client.force_login(coordinator)
-    bulk_delivered(10, coordinator.organisation, places)
+    bulk_delivered(10, coordinator.organisation, two_regions)
     small = [count_queries(client, path) for path in DASHBOARDS]
-    bulk_delivered(990, coordinator.organisation, places)
-    for i in range(20):  # more places, needs and meetings too
-        place = LocationFactory(code=f"N-X-{i}", level="settlement", parent=places["north"])
+    bulk_delivered(990, coordinator.organisation, two_regions)
+    for i in range(20):  # more two_regions, needs and meetings too
+        place = LocationFactory(code=f"N-X-{i}", level="settlement", parent=two_regions["north"])
         assess(coordinator, place, "energy", [(needs_world[i % 3], 5, "high")])
     large = [count_queries(client, path) for path in DASHBOARDS]
     assert small == large
