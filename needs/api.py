@@ -185,8 +185,7 @@ ASSESSMENT_NEEDS = Prefetch("needs", Need.objects.select_related("cargo_type").o
 
 
 def assessments():
-    # assessment_list() counts needs (GROUP BY), and Django drops Meta.ordering from such queries: order here.
-    return selectors.assessment_list().prefetch_related(ASSESSMENT_NEEDS).order_by("-assessed_on", "-id")
+    return selectors.assessment_list().prefetch_related(ASSESSMENT_NEEDS)
 
 
 @extend_schema_view(
@@ -230,7 +229,7 @@ class WorkingGroupList(generics.ListAPIView):
     serializer_class = WorkingGroupSerializer
 
     def get_queryset(self):
-        return selectors.working_group_list().order_by("name", "code")  # Meta.ordering is dropped with GROUP BY
+        return selectors.working_group_list()
 
 
 CODE = OpenApiParameter(

@@ -80,8 +80,7 @@ def _save_form(form, save):
 
 def group_list(request: HttpRequest) -> HttpResponse:
     _require_view_records(request.user)
-    # Ordered here: a GROUP BY query (the counts) drops the model's default ordering.
-    page, query = _page(request, selectors.working_group_list().order_by("name", "id"))
+    page, query = _page(request, selectors.working_group_list())
     return render(
         request,
         "needs/group_list.html",
@@ -245,7 +244,7 @@ def action_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 def assessment_list(request: HttpRequest) -> HttpResponse:
     _require_view_needs(request.user)
-    queryset = selectors.assessment_list().order_by("-assessed_on", "-id")  # the GROUP BY drops Meta.ordering
+    queryset = selectors.assessment_list()
     filterset = AssessmentFilter(request.GET, queryset=queryset)
     forms.style_filter_form(filterset.form)
     page, query = _page(request, filterset.qs)
