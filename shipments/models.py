@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from aidtrack.models import Location, Organisation
@@ -29,6 +30,16 @@ class CargoType(models.Model):
         VEHICLES = "vehicles", _("vehicles")
         LITRES = "litres", _("litres")
         CUBIC_METRES = "m3", _("cubic metres")
+
+    # How a quantity's unit is written after a number in tables ("12 pcs", "1 180,5 т").
+    UNIT_SYMBOLS = {
+        Unit.TONNES: pgettext_lazy("unit symbol", "t"),
+        Unit.PIECES: pgettext_lazy("unit symbol", "pcs"),
+        Unit.SETS: pgettext_lazy("unit symbol", "sets"),
+        Unit.VEHICLES: pgettext_lazy("unit symbol", "veh."),
+        Unit.LITRES: pgettext_lazy("unit symbol", "l"),
+        Unit.CUBIC_METRES: pgettext_lazy("unit symbol", "m³"),
+    }
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)

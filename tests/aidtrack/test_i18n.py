@@ -176,6 +176,8 @@ def test_the_committed_mo_matches_the_po():
         if "msgid_plural" in entry:
             shown = [catalogue.ngettext(entry["msgid"], entry["msgid_plural"], n) for n in (1, 2, 5)]
             expected = entry["msgstr"][:3]
+        elif "msgctxt" in entry:
+            shown, expected = catalogue.pgettext(entry["msgctxt"], entry["msgid"]), entry["msgstr"][0]
         else:
             shown, expected = catalogue.gettext(entry["msgid"]), entry["msgstr"][0]
         if shown != expected:
@@ -194,3 +196,15 @@ def test_msgfmt_accepts_the_catalogue():
     )
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"\d+ translated messages\.", result.stderr.strip()), result.stderr
+
+
+def test_units_are_written_in_the_pages_language():
+    from django.utils import translation
+
+    from aidtrack.templatetags.units import unit_symbol
+
+    with translation.override("ru"):
+        assert [unit_symbol(code) for code in ("t", "pcs", "m3")] == ["т", "шт.", "м³"]
+    with translation.override("en"):
+        assert [unit_symbol(code) for code in ("t", "pcs", "m3")] == ["t", "pcs", "m³"]
+    assert unit_symbol("unknown") == "unknown"
