@@ -16,7 +16,7 @@ venv: $(VENV)/.installed
 
 messages: venv
 	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; \
-	else echo "gettext (msgfmt) not installed: pages stay in English"; fi
+	else echo "gettext (msgfmt) not installed: using the compiled translations as committed"; fi
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
