@@ -10,8 +10,10 @@ One row per assessed location × cargo type:
 
 A need's coverage is its row's: every open need of a row is met when the row is. Rollups add rows
 up per cargo type (quantities in different units are never added): per region, the needed and the
-part of it covered (a surplus in one place does not hide a gap in another); per sector, each need
-counts with its row's covered share.
+part of it covered; per sector, each need counts with its row's covered part. In rollups no delivery
+counts twice and a surplus in one place does not hide a gap in another (`allocated_cover`): where a
+place and a place under it are both assessed, a delivery to the lower one covers it first, and only
+what is left over counts for the place above.
 
 Filters select rows: `location` keeps the rows of that place and the places under it; `sector` and
 `priority` keep the rows that include an open need of that sector or priority (the row's figures
@@ -259,17 +261,52 @@ def _rollup(parts) -> list[Rollup]:
     )
 
 
+def allocated_cover(rows: list[CoverageRow]) -> dict[tuple[int, int], Decimal]:
+    """The part of each row's need that deliveries cover, counting each delivery once (1 query).
+
+    A row's delivered includes what went to assessed places under it. Rows are served from the
+    deepest up: each takes what its deliveries leave after the assessed rows under it took theirs,
+    up to its need. (A lower row may have counted deliveries from before the upper row's date; the
+    upper row then gets less, never more, than it could.)
+    """
+    parents = dict(Location.objects.values_list("id", "parent_id"))
+
+    def ancestors(location_id: int) -> list[int]:
+        chain, parent = [], parents.get(location_id)
+        while parent is not None and parent not in chain:
+            chain.append(parent)
+            parent = parents.get(parent)
+        return chain
+
+    chains = {row.location_id: ancestors(row.location_id) for row in rows}
+    pairs = {(row.location_id, row.cargo_type_id) for row in rows}
+    taken_below: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    cover = {}
+    for row in sorted(rows, key=lambda r: -len(chains[r.location_id])):
+        pair = (row.location_id, row.cargo_type_id)
+        cover[pair] = min(row.needed, max(row.delivered - taken_below[pair], Decimal(0)))
+        for ancestor in chains[row.location_id]:
+            if (ancestor, row.cargo_type_id) in pairs:
+                taken_below[(ancestor, row.cargo_type_id)] += cover[pair]
+    return cover
+
+
 def coverage_by_region(rows: list[CoverageRow]) -> list[Rollup]:
-    """Per region (of the assessed place) × cargo type; places outside any region under key None."""
-    return _rollup((row.region_code, row.region_name, row, row.needed, min(row.delivered, row.needed)) for row in rows)
+    """Per region (of the assessed place) × cargo type; places outside any region under key None (1 query)."""
+    cover = allocated_cover(rows)
+    return _rollup(
+        (row.region_code, row.region_name, row, row.needed, cover[(row.location_id, row.cargo_type_id)]) for row in rows
+    )
 
 
 def coverage_by_sector(query: CoverageQuery = CoverageQuery(), rows: list[CoverageRow] | None = None) -> list[Rollup]:
-    """Per sector × cargo type: each open need counts its quantity and its row's covered share.
+    """Per sector × cargo type: each open need counts its quantity and its row's covered part (as a share).
 
-    `rows`: the coverage rows of `query` if the caller has them (1 query), else computed here (2 queries).
+    `rows`: the coverage rows of `query` if the caller has them (2 queries), else computed here (3).
     """
-    rows = {(r.location_id, r.cargo_type_id): r for r in (coverage_rows(query) if rows is None else rows)}
+    rows = coverage_rows(query) if rows is None else rows
+    cover = allocated_cover(rows)
+    rows = {(r.location_id, r.cargo_type_id): r for r in rows}
     needs = (
         Need.objects.filter(status=Need.Status.OPEN)
         .values("assessment__location_id", "cargo_type_id", "assessment__sector")
@@ -287,5 +324,6 @@ def coverage_by_sector(query: CoverageQuery = CoverageQuery(), rows: list[Covera
             continue
         quantity = _decimal(part["quantity"])
         sector = part["assessment__sector"]
-        parts.append((sector, str(labels.get(sector, sector)), row, quantity, quantity * row.covered_share))
+        share = cover[(row.location_id, row.cargo_type_id)] / row.needed
+        parts.append((sector, str(labels.get(sector, sector)), row, quantity, quantity * share))
     return _rollup(parts)

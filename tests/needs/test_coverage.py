@@ -174,14 +174,15 @@ def test_needs_in_state_follows_their_row(scenario, places):
 def test_rollups_by_region_and_sector(scenario, cargo):
     rows = coverage.coverage_rows()
     by_region = {(r.key, r.cargo_type_code): r for r in coverage.coverage_by_region(rows)}
-    # North stoves: S1 needs 140 (36 covered), the district 50 (all covered).
-    assert (by_region[("N", "stove")].needed, by_region[("N", "stove")].covered) == (190, 86)
+    # North stoves: S1 needs 140 and takes the 36 that reached it; the district needs 50 and gets what
+    # is left of its 61: 25. No stove counts twice: 61 arrived in North since the assessments.
+    assert (by_region[("N", "stove")].needed, by_region[("N", "stove")].covered) == (190, 61)
     assert (by_region[("S", "stove")].needed, by_region[("S", "stove")].covered) == (20, 20)  # surplus not carried
     by_sector = {(r.key, r.cargo_type_code): r for r in coverage.coverage_by_sector()}
-    # Heating stoves: 40 at S1 (share 36/140) + 50 district (1) + 20 at S3 (1).
+    # Heating stoves: 40 at S1 (share 36/140) + 50 in the district (share 25/50) + 20 at S3 (1).
     heating = by_sector[("heating", "stove")]
     assert heating.needed == 110
-    assert heating.covered == (Decimal(40) * Decimal(36) / Decimal(140) + 70).quantize(Decimal("0.001"))
+    assert heating.covered == (Decimal(40) * Decimal(36) / Decimal(140) + 25 + 20).quantize(Decimal("0.001"))
     assert by_sector[("energy", "generator")].covered == 10
 
 
@@ -207,5 +208,21 @@ def test_coverage_query_count_does_not_grow(scenario, places, cargo, coordinator
         assess(coordinator, place, D(2020, 11, 21), "water", [(cargo["stove"], 5, "low", "open")])
     with django_assert_num_queries(1):
         assert len(coverage.coverage_rows()) == len(small) + 30
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         coverage.coverage_by_sector()
+    with django_assert_num_queries(1):
+        coverage.coverage_by_region(small)
+
+
+def test_a_delivery_counts_once_in_the_rollups_where_assessed_places_nest(places, cargo, coordinator, administrator):
+    """A region needs 100 generators, a settlement in it 10; 10 arrive at the settlement."""
+    assess(coordinator, places["N"], D(2020, 11, 20), "energy", [(cargo["gen"], 100, "high", "open")])
+    assess(coordinator, places["S1"], D(2020, 11, 20), "energy", [(cargo["gen"], 10, "high", "open")])
+    deliver(administrator, places, places["S1"], D(2020, 11, 22), [(cargo["gen"], 10, 10)])
+    totals.refresh()
+    rows = coverage.coverage_rows()
+    assert {r.location_code: r.delivered for r in rows} == {"N": 10, "N-D-1": 10}  # each row counts what reached it
+    north = coverage.coverage_by_region(rows)[0]
+    assert (north.needed, north.covered, north.gap) == (110, 10, 100)  # but the region got 10 generators, not 20
+    energy = coverage.coverage_by_sector()[0]
+    assert (energy.needed, energy.covered) == (110, 10)
