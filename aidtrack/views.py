@@ -10,6 +10,7 @@ from shipments.dashboard import OverviewFilterForm, OverviewFilters
 from shipments.models import Shipment
 
 from .health import check_broker, check_database, last_worker_heartbeat
+from .roles import is_staff_member
 
 
 @login_not_required
@@ -38,10 +39,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 def overview(request: HttpRequest) -> HttpResponse:
     """The response at a glance: delivered tonnage (the same figures as /api/v1/totals/) and charts."""
+    if not is_staff_member(request.user):
+        # Logged in but given no role yet: nothing to show but whom to ask.
+        return render(request, "aidtrack/no_role.html", status=403)
     form = OverviewFilterForm(request.GET or None)
     filters = OverviewFilters()
-    if form.is_bound and form.is_valid():
-        filters = OverviewFilters(**form.cleaned_data)
+    if form.is_bound:
+        form.is_valid()  # a bad filter is shown on the form and left out; the others apply
+        filters = OverviewFilters(**{name: form.cleaned_data.get(name) for name in form.fields})
     data = dashboard.overview(filters)
     mode_labels = {mode: str(label) for mode, label in Shipment.Mode.choices}
     return render(request, "aidtrack/overview.html", {"form": form, "data": data, "mode_labels": mode_labels})

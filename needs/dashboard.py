@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from aidtrack.models import Location
@@ -105,9 +106,16 @@ def needs_dashboard(params: dict[str, str]) -> NeedsDashboard:
         assessments_by_sector=assessments_by_sector,
         open_needs=sum(r["needs"] for r in needs_by_sector),
         assessments=sum(r["assessments"] for r in assessments_by_sector),
-        people_affected=sum(r["people_affected"] for r in assessments_by_sector),
+        people_affected=people_affected(assessments),
         states=states,
     )
+
+
+def people_affected(assessments) -> int:
+    """People affected in the assessed places: the largest figure of each place's assessments, added up
+    (the same people counted once whatever the number of sectors assessed there)."""
+    per_place = assessments.order_by().values("location").annotate(most=Max("people_affected"))
+    return sum(row["most"] or 0 for row in per_place)
 
 
 @dataclass

@@ -206,7 +206,9 @@ class AssessmentForm(BootstrapMixin, forms.Form):
     assessed_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET, initial=timezone.localdate)
     condition = forms.ChoiceField(label=_("Condition"), choices=Assessment.Condition.choices)
     severity = forms.TypedChoiceField(label=_("Severity"), choices=SEVERITY_CHOICES, coerce=int)
-    people_affected = forms.IntegerField(label=_("People affected"), min_value=0, required=False)
+    people_affected = forms.IntegerField(
+        label=_("People affected"), min_value=0, max_value=services.MAX_PEOPLE, required=False
+    )
     summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

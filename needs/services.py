@@ -25,6 +25,7 @@ from .access import require_change
 from .models import ActionItem, Assessment, Meeting, Membership, Need, Sector, WorkingGroup
 
 NON_FIELD = "__all__"
+MAX_PEOPLE = 2_147_483_647  # the largest number the people_affected column holds
 Errors = dict[str, list[str]]
 
 
@@ -140,6 +141,14 @@ def _save(instance, by, reason: str | None = None) -> None:
 def _delete(instance, by) -> None:
     instance._history_user = by
     instance.delete()
+
+
+def _lock_line(model, pk: int, parent: str):
+    """Lock a line (an action item, a need) after its parent, in the order the parent's own edit takes
+    them (parent, then lines), so a line change and a parent edit at the same moment queue, not deadlock."""
+    parent_id = model.objects.values_list(f"{parent}_id", flat=True).get(pk=pk)
+    model._meta.get_field(parent).related_model.objects.select_for_update().get(pk=parent_id)
+    return model.objects.select_for_update(of=("self",)).select_related(parent).get(pk=pk)
 
 
 def _touch(parent) -> None:
@@ -360,7 +369,7 @@ def meeting_update(*, by, meeting_id: int, data: MeetingInput, expected_version:
 def action_item_close(*, by, item_id: int, status: str = ActionItem.Status.DONE, closed_on=None) -> ActionItem:
     """Mark an open action item done (or dropped), on `closed_on` (today by default)."""
     require_change(by)
-    item = ActionItem.objects.select_for_update().select_related("meeting").get(pk=item_id)
+    item = _lock_line(ActionItem, item_id, "meeting")
     closed_on = closed_on or _today()
     errors: Errors = {}
     if item.status != ActionItem.Status.OPEN:
@@ -381,7 +390,7 @@ def action_item_close(*, by, item_id: int, status: str = ActionItem.Status.DONE,
 @transaction.atomic
 def action_item_reopen(*, by, item_id: int) -> ActionItem:
     require_change(by)
-    item = ActionItem.objects.select_for_update().select_related("meeting").get(pk=item_id)
+    item = _lock_line(ActionItem, item_id, "meeting")
     if item.status != ActionItem.Status.OPEN:
         item.status, item.closed_on = ActionItem.Status.OPEN, None
         _save(item, by, _("Reopened"))
@@ -405,6 +414,8 @@ def _validate_assessment(data: AssessmentInput, existing: dict[int, Need], error
         _add(errors, "severity", _("Severity runs from 1 (minor) to 5 (critical)."))
     if data.people_affected is not None and data.people_affected < 0:
         _add(errors, "people_affected", _("The number of people cannot be negative."))
+    elif data.people_affected is not None and data.people_affected > MAX_PEOPLE:
+        _add(errors, "people_affected", _("That is more people than the database can hold; check the number."))
     if data.assessed_on and data.assessed_on > _today():
         _add(errors, "assessed_on", _("The assessment date cannot be in the future."))
     seen: set[int] = set()
@@ -511,7 +522,7 @@ def assessment_delete(*, by, assessment_id: int) -> None:
 def need_set_status(*, by, need_id: int, status: str) -> Need:
     """Cancel an open need (it no longer counts towards coverage) or reopen a cancelled one."""
     require_change(by)
-    need = Need.objects.select_for_update().select_related("assessment").get(pk=need_id)
+    need = _lock_line(Need, need_id, "assessment")
     if status not in Need.Status.values:
         raise ValidationError({"status": [_("Choose open or cancelled.")]})
     if need.status != status:

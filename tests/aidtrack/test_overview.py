@@ -1,5 +1,6 @@
 """The overview dashboard: its figures are the API's, and its cost does not grow with the data."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -87,7 +88,8 @@ def test_bad_filters_are_shown_not_applied(client, coordinator, two_regions):
     response = client.get("/?region=NOPE&date_from=2020-12-01&date_to=2020-11-01")
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"region", "date_to"}
-    assert response.context["data"].filters.region is None
+    filters = response.context["data"].filters  # the bad ones left out, the good one applied
+    assert (filters.region, filters.date_from, filters.date_to) == (None, datetime.date(2020, 12, 1), None)
 
 
 @pytest.mark.parametrize("role", [roles.LOGISTICS_OFFICER, roles.COORDINATOR, roles.ADMINISTRATOR])
@@ -98,6 +100,14 @@ def test_every_staff_role_sees_the_overview(client, role, two_regions):
 
 def test_anonymous_is_sent_to_log_in(client):
     assert client.get("/").status_code == 302
+
+
+def test_a_user_without_a_role_sees_no_figures(client, two_regions, coordinator):
+    bulk_delivered(3, coordinator.organisation, two_regions)
+    client.force_login(UserFactory())
+    response = client.get("/")
+    assert response.status_code == 403
+    assert b'data-testid="no-role"' in response.content and b"road-tonnes" not in response.content
 
 
 def count_queries(client, path):

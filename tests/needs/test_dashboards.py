@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import hxl
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -187,3 +188,28 @@ def test_dashboards_cost_the_same_with_10_and_1000_shipments(client, coordinator
     large = [count_queries(client, path) for path in DASHBOARDS]
     assert small == large
     assert len(coverage.coverage_rows()) == 24
+
+
+def test_people_affected_counts_each_place_once(client, coordinator, two_regions, needs_world):
+    client.force_login(coordinator)
+    assert client.get("/needs/").context["data"].people_affected == 300  # three places, 100 each
+    assess(coordinator, two_regions["n1"], "water", [(needs_world[0], 5, "low")])  # Northtown again, another sector
+    assert client.get("/needs/").context["data"].people_affected == 300
+
+
+def test_an_impossible_number_of_people_is_a_field_error_not_a_server_error(client, coordinator, two_regions):
+    from needs.services import MAX_PEOPLE
+
+    with pytest.raises(ValidationError) as error:
+        assessment_create(
+            by=coordinator,
+            data=AssessmentInput(location=two_regions["n1"], sector="water", assessed_on=ASSESSED_ON,
+                                 condition="unknown", severity=1, people_affected=MAX_PEOPLE + 1),
+        )  # fmt: skip
+    assert "people_affected" in error.value.message_dict
+
+
+def test_months_are_written_for_the_page(client, coordinator, groups):
+    client.force_login(coordinator)
+    html = client.get("/needs/coordination/").content.decode()
+    assert "November 2020" in html and "2020-11-01</td>" not in html
