@@ -46,7 +46,8 @@ def reset_data() -> None:
         cursor.execute(
             """TRUNCATE shipments_cargoline, shipments_historicalcargoline, shipments_shipment,
                shipments_historicalshipment, shipments_deliverytotal, shipments_deliverydaytotal,
-               shipments_deliveryareamonthtotal, shipments_stalecell, shipments_totalsstate,
+               shipments_deliveryareamonthtotal, shipments_deliverycargomonthtotal, shipments_intransittotal,
+               shipments_stalecell, shipments_staletransitcell, shipments_totalsstate,
                shipments_referencecounter CASCADE"""
         )
 
@@ -156,7 +157,9 @@ def run_sql(sql: str) -> Callable[[], None]:
 
 
 def run_raw_l0() -> None:
-    with connection.cursor() as cursor:
+    """The baseline, in a transaction with the rebuild's session settings: the same rules for both."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        totals.rebuild_settings(cursor)
         cursor.execute("DROP TABLE IF EXISTS bench_raw")
         cursor.execute(RAW_L0)
         cursor.execute("DROP TABLE bench_raw")

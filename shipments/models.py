@@ -289,18 +289,35 @@ class DeliveryDayTotal(models.Model):
 
 
 class DeliveryAreaMonthTotal(models.Model):
-    """Per month × mode × area (a location and all under it) × cargo type, or all cargo (cargo_type NULL).
+    """All cargo per month × mode × area (a location and everything under it).
 
-    Lets the API answer "by mode", "by cargo type and month" or "in this region" by reading a few
-    rows, however many shipments there are. `area_depth` 0 marks top-level areas: their rows add up
-    to everything.
+    Lets the API answer "by mode" or "in this region" by reading a few rows, however many shipments
+    there are. `area_depth` 0 marks top-level areas: their rows add up to everything. Questions by
+    cargo type read DeliveryCargoMonthTotal (no destination) or DeliveryTotal (with one).
     """
 
     month = models.DateField()
     mode = models.CharField(max_length=10)
     area = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     area_depth = models.PositiveSmallIntegerField()
-    cargo_type = models.ForeignKey(CargoType, null=True, on_delete=models.CASCADE, related_name="+")
+    tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
+    shipments = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["area", "month", "mode"], name="areamonth_unique")]
+        indexes = [models.Index(fields=["area_depth", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.mode} {self.area_id}: {self.tonnes_delivered} t"
+
+
+class DeliveryCargoMonthTotal(models.Model):
+    """Per month × mode × cargo type, all destinations: "by cargo type and month" in a few rows."""
+
+    month = models.DateField()
+    mode = models.CharField(max_length=10)
+    cargo_type = models.ForeignKey(CargoType, on_delete=models.CASCADE, related_name="+")
     tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
     quantity_delivered = models.DecimalField(max_digits=18, decimal_places=3)
     tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
@@ -308,26 +325,11 @@ class DeliveryAreaMonthTotal(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["area", "month", "mode", "cargo_type"],
-                condition=Q(cargo_type__isnull=False),
-                name="areamonth_cargo_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["area", "month", "mode"], condition=Q(cargo_type__isnull=True), name="areamonth_all_unique"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["area_depth", "month"]),
-            # "All cargo" questions read only these rows; without it they would wade through the cargo rows.
-            models.Index(
-                fields=["area_depth", "month"], condition=Q(cargo_type__isnull=True), name="areamonth_all_cargo_idx"
-            ),
-            models.Index(fields=["area", "month", "mode"]),
+            models.UniqueConstraint(fields=["month", "mode", "cargo_type"], name="cargomonth_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.mode} {self.area_id} {self.cargo_type_id}: {self.tonnes_delivered} t"
+        return f"{self.month:%Y-%m} {self.mode} {self.cargo_type_id}: {self.tonnes_delivered} t"
 
 
 class StaleTransitCell(models.Model):

@@ -1,8 +1,9 @@
 """Reading the delivery totals: the query behind /api/v1/totals/ and the dashboards.
 
 Each question is answered from the smallest table that can answer it exactly:
-- month × mode × area rows when the question has no destination, day or week grouping and its dates
-  are whole months (a few rows, whatever the size of the data);
+- month rows when the question has no destination, day or week grouping and its dates are whole
+  months (a few rows, whatever the size of the data): month × mode × area for all cargo, month ×
+  mode × cargo type when it asks by cargo type and for no destination;
 - otherwise the day × mode × destination rows (all cargo) or day × mode × cargo × destination rows.
 Shipment counts are only summed over rows that count each shipment once.
 """
@@ -22,6 +23,7 @@ from aidtrack.selectors import filter_by_location_subtree, location_get_by_code
 from .models import (
     CargoType,
     DeliveryAreaMonthTotal,
+    DeliveryCargoMonthTotal,
     DeliveryDayTotal,
     DeliveryTotal,
     InTransitTotal,
@@ -129,10 +131,14 @@ def _whole_months(query: TotalsQuery) -> bool:
 
 def _rows(query: TotalsQuery, by_cargo: bool) -> QuerySet:
     """The totals rows answering `query`, with columns named as in the results (before grouping)."""
-    if not ({"destination", "day", "week"} & set(query.group_by)) and _whole_months(query):
-        qs = DeliveryAreaMonthTotal.objects.all()
-        qs = qs.filter(area=query.destination) if query.destination else qs.filter(area_depth=0)
-        qs = qs.filter(cargo_type__isnull=not by_cargo)
+    monthly = not ({"destination", "day", "week"} & set(query.group_by)) and _whole_months(query)
+    # By cargo type the month rows cover all destinations, so a destination needs the day rows.
+    if monthly and not (by_cargo and query.destination):
+        if by_cargo:
+            qs = DeliveryCargoMonthTotal.objects.all()
+        else:
+            qs = DeliveryAreaMonthTotal.objects.all()
+            qs = qs.filter(area=query.destination) if query.destination else qs.filter(area_depth=0)
         if query.date_from:
             qs = qs.filter(month__gte=query.date_from)
         if query.date_to:

@@ -12,6 +12,7 @@ from shipments import services, totals
 from shipments.models import (
     CargoLine,
     DeliveryAreaMonthTotal,
+    DeliveryCargoMonthTotal,
     DeliveryDayTotal,
     DeliveryTotal,
     InTransitTotal,
@@ -81,24 +82,41 @@ def ancestors(location_id, parents):
 
 def direct_area_months():
     parents = dict(Location.objects.values_list("id", "parent_id"))
-    cells = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), set()])
+    cells = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
     for line in delivered_lines():
         s = line.shipment
         for area in ancestors(s.destination_id, parents):
-            for cargo in (line.cargo_type_id, None):
-                cell = cells[(s.delivered_on.replace(day=1), s.mode, area, cargo)]
-                cell[0] += line.received_tonnes
-                cell[1] += line.received_quantity if cargo else 0
-                cell[2] += line.tonnes - line.received_tonnes
-                cell[3].add(s.pk)
-    return {k: (q(t), q(qty), q(lost), len(ids)) for k, (t, qty, lost, ids) in cells.items()}
+            cell = cells[(s.delivered_on.replace(day=1), s.mode, area)]
+            cell[0] += line.received_tonnes
+            cell[1] += line.tonnes - line.received_tonnes
+            cell[2].add(s.pk)
+    return {k: (q(t), q(lost), len(ids)) for k, (t, lost, ids) in cells.items()}
 
 
 def stored_area_months():
     return {
-        (r.month, r.mode, r.area_id, r.cargo_type_id): (
-            q(r.tonnes_delivered), q(r.quantity_delivered), q(r.tonnes_lost), r.shipments)
+        (r.month, r.mode, r.area_id): (q(r.tonnes_delivered), q(r.tonnes_lost), r.shipments)
         for r in DeliveryAreaMonthTotal.objects.all()
+    }
+
+
+def direct_cargo_months():
+    cells = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), set()])
+    for line in delivered_lines():
+        s = line.shipment
+        cell = cells[(s.delivered_on.replace(day=1), s.mode, line.cargo_type_id)]
+        cell[0] += line.received_tonnes
+        cell[1] += line.received_quantity
+        cell[2] += line.tonnes - line.received_tonnes
+        cell[3].add(s.pk)
+    return {k: (q(t), q(qty), q(lost), len(ids)) for k, (t, qty, lost, ids) in cells.items()}
+
+
+def stored_cargo_months():
+    return {
+        (r.month, r.mode, r.cargo_type_id): (
+            q(r.tonnes_delivered), q(r.quantity_delivered), q(r.tonnes_lost), r.shipments)
+        for r in DeliveryCargoMonthTotal.objects.all()
     }  # fmt: skip
 
 
@@ -124,9 +142,10 @@ def assert_totals_match_records():
     assert stored_cells() == direct_cells()
     assert stored_day_cells() == direct_day_cells()
     assert stored_area_months() == direct_area_months()
+    assert stored_cargo_months() == direct_cargo_months()
 
 
-def direct_answer(group_by, region=None, date_from=None, date_to=None):
+def direct_answer(group_by, region=None, date_from=None, date_to=None, cargo=None):
     """The API's question answered in Python from the records."""
     subtree = None
     if region is not None:
@@ -138,6 +157,8 @@ def direct_answer(group_by, region=None, date_from=None, date_to=None):
         if subtree is not None and s.destination_id not in subtree:
             continue
         if (date_from and s.delivered_on < date_from) or (date_to and s.delivered_on > date_to):
+            continue
+        if cargo is not None and line.cargo_type.code != cargo:
             continue
         key = []
         for g in group_by:
@@ -283,6 +304,10 @@ def test_random_writes_keep_every_total_equal_to_the_records(world, seed):
          direct_answer(["mode", "day"], date_from=datetime.date(2020, 11, 10), date_to=datetime.date(2020, 12, 5))),
         (["month"], {"date_from": "2020-12-01", "date_to": "2020-12-31"},
          direct_answer(["month"], date_from=datetime.date(2020, 12, 1), date_to=datetime.date(2020, 12, 31))),
+        (["month"], {"cargo_type": "c0"}, direct_answer(["month"], cargo="c0")),
+        (["cargo_type", "month"], {"destination": "R"}, direct_answer(["cargo_type", "month"], region=region)),
+        (["mode"], {"cargo_type": "c1", "destination": "R-D1"},
+         direct_answer(["mode"], region=Location.objects.get(code="R-D1"), cargo="c1")),
     ]:  # fmt: skip
         assert api_answer(group_by, **params) == direct, (group_by, params)
 
@@ -305,10 +330,40 @@ def test_rebuild_repairs_drift_and_refresh_is_idempotent(world):
     DeliveryDayTotal.objects.update(shipments=99)
     InTransitTotal.objects.filter(pk__in=InTransitTotal.objects.values("pk")[:1]).delete()
     DeliveryAreaMonthTotal.objects.filter(pk=DeliveryAreaMonthTotal.objects.first().pk).update(tonnes_delivered=1)
+    DeliveryCargoMonthTotal.objects.filter(pk=DeliveryCargoMonthTotal.objects.first().pk).update(shipments=7)
     result = totals.rebuild()
     assert result.changed > 0
     assert_totals_match_records()
     assert stored_area_months() == before
+    assert totals.rebuild().changed == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("damage", ["rows_with_nothing_behind_them", "one_value_off"])
+def test_rebuild_rewrites_exactly_the_damaged_rows(world, damage):
+    rng = random.Random(11)
+    while Shipment.objects.filter(status="delivered").count() < 5:
+        random_operation(rng, world)
+    totals.refresh()
+    row, day_row = DeliveryTotal.objects.first(), DeliveryDayTotal.objects.first()
+    if damage == "rows_with_nothing_behind_them":
+        nothing_delivered = datetime.date(1999, 1, 1)
+        DeliveryTotal.objects.create(
+            day=nothing_delivered, mode=row.mode, cargo_type_id=row.cargo_type_id, destination_id=row.destination_id,
+            tonnes_delivered=1, quantity_delivered=1, tonnes_lost=0, shipments=1,
+        )  # fmt: skip
+        DeliveryDayTotal.objects.create(
+            day=nothing_delivered, mode=row.mode, destination_id=row.destination_id, tonnes_delivered=1,
+            tonnes_lost=0, shipments=1,
+        )  # fmt: skip
+        expected = (2, 0)
+    else:
+        DeliveryTotal.objects.filter(pk=row.pk).update(quantity_delivered=row.quantity_delivered + 1)
+        DeliveryDayTotal.objects.filter(pk=day_row.pk).update(tonnes_lost=day_row.tonnes_lost + 1)
+        expected = (2, 2)
+    result = totals.rebuild()
+    assert (result.deleted, result.inserted) == expected
+    assert_totals_match_records()
     assert totals.rebuild().changed == 0
 
 
