@@ -11,7 +11,6 @@ paged like every list of the API (`page`, `page_size`).
 
 import datetime
 
-import django_filters
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -34,8 +33,8 @@ from aidtrack.exports import CSVRenderer, HXLRenderer
 from shipments.models import StaleCell, StaleTransitCell, TotalsState
 
 from . import access, coverage, selectors
-from .filters import AssessmentFilter, NeedFilter
-from .models import Meeting, Membership, Need, WorkingGroup
+from .filters import AssessmentFilter, MeetingFilter, NeedFilter
+from .models import Membership, Need
 from .serializers import (
     AssessmentSerializer,
     CoverageParams,
@@ -259,19 +258,6 @@ class WorkingGroupDetail(generics.RetrieveAPIView):
         if "\x00" in self.kwargs["code"]:  # PostgreSQL refuses NUL in a query: no code has it
             raise Http404
         return super().get_object()
-
-
-class MeetingFilter(django_filters.FilterSet):
-    working_group = django_filters.ModelChoiceFilter(
-        label=_("Working group code"), queryset=WorkingGroup.objects.all(), to_field_name="code"
-    )
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Meeting.Kind.choices)
-    date_from = django_filters.DateFilter(label=_("Held on or after"), field_name="held_on", lookup_expr="gte")
-    date_to = django_filters.DateFilter(label=_("Held on or before"), field_name="held_on", lookup_expr="lte")
-
-    class Meta:
-        model = Meeting
-        fields = ["working_group", "kind", "date_from", "date_to"]
 
 
 @extend_schema_view(

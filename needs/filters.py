@@ -8,7 +8,7 @@ from aidtrack.selectors import filter_by_location_subtree
 from shipments.models import CargoType
 
 from . import coverage
-from .models import Assessment, Need, Sector, WorkingGroup
+from .models import Assessment, Meeting, Need, Sector, WorkingGroup
 
 
 class AssessmentFilter(django_filters.FilterSet):
@@ -62,3 +62,16 @@ class NeedFilter(django_filters.FilterSet):
 
     def in_coverage_state(self, queryset, name, value):
         return queryset.filter(id__in=coverage.needs_in_state(value))
+
+
+class MeetingFilter(django_filters.FilterSet):
+    working_group = django_filters.ModelChoiceFilter(
+        label=_("Working group code"), queryset=WorkingGroup.objects.all(), to_field_name="code"
+    )
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Meeting.Kind.choices)
+    date_from = django_filters.DateFilter(label=_("Held on or after"), field_name="held_on", lookup_expr="gte")
+    date_to = django_filters.DateFilter(label=_("Held on or before"), field_name="held_on", lookup_expr="lte")
+
+    class Meta:
+        model = Meeting
+        fields = ["working_group", "kind", "date_from", "date_to"]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aidtrack.models import Location, Organisation
 from shipments.forms import DATE_WIDGET, BootstrapMixin
+from shipments.forms import apply_service_errors as apply_service_errors  # errors by field and line, shared
 from shipments.forms import kept_line_forms as kept_line_forms  # the same rule for need lines and action items
 from shipments.models import CargoType
 
@@ -17,22 +18,6 @@ from .models import ActionItem, Assessment, Meeting, Membership, Need, Sector, W
 
 NEEDS_PREFIX = "needs"
 ACTIONS_PREFIX = "actions"
-
-
-def apply_service_errors(error, form, line_forms=(), prefix: str | None = None) -> None:
-    """Put a service's ValidationError next to the field or the line (`<prefix>-<i>-<field>`) it names."""
-    for key, messages in error.message_dict.items():
-        target, field = form, key
-        if prefix and key.startswith(f"{prefix}-"):
-            _, index, field = key.split("-", 2)
-            if int(index) >= len(line_forms):  # a line the posted form did not show: say it on top
-                target, field = form, None
-            else:
-                target = line_forms[int(index)]
-        if field not in target.fields:
-            field = None
-        for message in messages:
-            target.add_error(field, message)
 
 
 def style_filter_form(form) -> None:

@@ -268,8 +268,6 @@ class Need(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     history = HistoricalRecords()
 
-    PRIORITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
     class Meta:
         ordering = ["assessment", "id"]
         verbose_name = _("need")

@@ -18,19 +18,9 @@ from aidtrack.exports import CSVRenderer, HXLRenderer
 from aidtrack.models import Organisation
 
 from .api import ERRORS, ReadsNeeds, ReadsNeedsOrPartner, ReadsRecords
-from .filters import AssessmentFilter, NeedFilter
-from .models import ActionItem, Meeting, WorkingGroup
+from .filters import AssessmentFilter, MeetingFilter, NeedFilter
+from .models import ActionItem, WorkingGroup
 from .summaries import SUMMARIES, SummaryQueryError, export_columns, parse_group_by, summarise
-
-
-class MeetingSummaryFilter(django_filters.FilterSet):
-    working_group = django_filters.ModelChoiceFilter(queryset=WorkingGroup.objects.all(), to_field_name="code")
-    date_from = django_filters.DateFilter(field_name="held_on", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="held_on", lookup_expr="lte")
-
-    class Meta:
-        model = Meeting
-        fields = ["working_group", "date_from", "date_to"]
 
 
 class ActionItemSummaryFilter(django_filters.FilterSet):
@@ -133,12 +123,12 @@ class AssessmentSummary(SummaryView):
 
 class MeetingSummary(SummaryView):
     summary_name = "meetings"
-    filterset_class = MeetingSummaryFilter
+    filterset_class = MeetingFilter
     permission_classes = [ReadsRecords]
 
     @_schema(
         "meetings",
-        [OpenApiParameter("working_group", CODE)]
+        [OpenApiParameter(p, CODE) for p in ("working_group", "kind")]
         + [OpenApiParameter(p, OpenApiTypes.DATE) for p in ("date_from", "date_to")],
         "Meetings by month (its first day), working group or kind.",
     )

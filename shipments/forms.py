@@ -136,11 +136,11 @@ def kept_line_forms(formset) -> list[CargoLineForm]:
     ]
 
 
-def apply_service_errors(error, form, line_forms) -> None:
-    """Put a service's ValidationError next to the field or line it names."""
+def apply_service_errors(error, form, line_forms=(), prefix: str | None = LINES_PREFIX) -> None:
+    """Put a service's ValidationError next to the field or the line (`<prefix>-<i>-<field>`) it names."""
     for key, messages in error.message_dict.items():
         target, field = form, key
-        if key.startswith(f"{LINES_PREFIX}-"):
+        if prefix and key.startswith(f"{prefix}-"):
             _, index, field = key.split("-", 2)
             if int(index) >= len(line_forms):  # a line the posted form did not show: say it on top
                 target, field = form, None
