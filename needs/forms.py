@@ -11,6 +11,7 @@ from aidtrack.models import Location, Organisation
 from shipments.forms import DATE_WIDGET, BootstrapMixin
 from shipments.forms import apply_service_errors as apply_service_errors  # errors by field and line, shared
 from shipments.forms import kept_line_forms as kept_line_forms  # the same rule for need lines and action items
+from shipments.forms import posted_lines as posted_lines  # the "Add a line" post-back, shared
 from shipments.models import CargoType
 
 from . import services

@@ -39,12 +39,7 @@ def _page(request: HttpRequest, queryset):
 
 
 def _line_formset(request: HttpRequest, formset_class, prefix: str, initial=None):
-    data = request.POST if request.method == "POST" else None
-    if data is not None and "add_line" in data:
-        # Without JavaScript, "Add a line" posts the form back: show it again with one more blank line.
-        data = data.copy()
-        data[f"{prefix}-TOTAL_FORMS"] = str(int(data.get(f"{prefix}-TOTAL_FORMS", 0)) + 1)
-    return formset_class(data, initial=initial, prefix=prefix)
+    return formset_class(forms.posted_lines(request, prefix), initial=initial, prefix=prefix)
 
 
 def _save_with_lines(request: HttpRequest, form, formset, prefix: str, save):

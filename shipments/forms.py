@@ -136,6 +136,19 @@ def kept_line_forms(formset) -> list[CargoLineForm]:
     ]
 
 
+def posted_lines(request, prefix: str = LINES_PREFIX):
+    """The POST data for a formset of lines; None on GET. Without JavaScript, "Add a line" posts the
+    form back: its data then asks for one more blank line (a tampered count is left to the formset
+    to refuse)."""
+    data = request.POST if request.method == "POST" else None
+    if data is not None and "add_line" in data:
+        count = data.get(f"{prefix}-TOTAL_FORMS", "0")
+        if count.isdigit():
+            data = data.copy()
+            data[f"{prefix}-TOTAL_FORMS"] = str(int(count) + 1)
+    return data
+
+
 def apply_service_errors(error, form, line_forms=(), prefix: str | None = LINES_PREFIX) -> None:
     """Put a service's ValidationError next to the field or the line (`<prefix>-<i>-<field>`) it names."""
     for key, messages in error.message_dict.items():

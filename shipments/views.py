@@ -34,12 +34,7 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _line_formset(request, initial=None):
-    data = request.POST if request.method == "POST" else None
-    if data is not None and "add_line" in data:
-        # Without JavaScript, "Add a line" posts the form back: show it again with one more blank line.
-        data = data.copy()
-        data[f"{forms.LINES_PREFIX}-TOTAL_FORMS"] = str(int(data.get(f"{forms.LINES_PREFIX}-TOTAL_FORMS", 0)) + 1)
-    return forms.CargoLineFormSet(data, initial=initial, prefix=forms.LINES_PREFIX)
+    return forms.CargoLineFormSet(forms.posted_lines(request), initial=initial, prefix=forms.LINES_PREFIX)
 
 
 def _save_shipment(request, form, formset, save) -> HttpResponse | None:
