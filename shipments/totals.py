@@ -173,13 +173,14 @@ _CELL_JOIN = f"""JOIN {STALE} c ON c.day = s.delivered_on AND c.mode = s.mode
 
 
 def _l0_select(join: str = "", where: str = "") -> str:
+    # Grouped in the order of the table's unique index, so that a full rebuild writes rows in that order.
     return f"""
         SELECT s.delivered_on AS day, s.mode AS mode, l.cargo_type_id AS cargo_type_id,
                s.destination_id AS destination_id, SUM(l.received_tonnes) AS tonnes_delivered,
                SUM(l.received_quantity) AS quantity_delivered, SUM(l.tonnes - l.received_tonnes) AS tonnes_lost,
                COUNT(DISTINCT s.id) AS shipments
         {_LINE_SOURCE.format(join=join, where=where)}
-        GROUP BY s.delivered_on, s.mode, l.cargo_type_id, s.destination_id"""
+        GROUP BY s.delivered_on, s.mode, s.destination_id, l.cargo_type_id"""
 
 
 def _day_select(join: str = "", where: str = "") -> str:
