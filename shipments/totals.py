@@ -477,7 +477,6 @@ def rebuild() -> RebuildResult:
             FROM {L0} GROUP BY {_month("day")}, mode, cargo_type_id"""
         )
         _set_local(cursor, "enable_sort", "on")
-        _analyze(cursor, "fresh_cargo")
         result.add(_sync(cursor, CARGO_MONTH, "fresh_cargo", CARGO_MONTH_COLUMNS, ["month", "mode", "cargo_type_id"]))
         _build_closure(cursor)
         cursor.execute(
@@ -488,10 +487,8 @@ def rebuild() -> RebuildResult:
             FROM fresh_cells m JOIN closure c ON c.descendant = m.destination_id
             GROUP BY m.month, m.mode, c.ancestor, c.depth"""
         )
-        _analyze(cursor, "fresh_area")
         result.add(_sync(cursor, AREA, "fresh_area", AREA_COLUMNS, ["month", "mode", "area_id"]))
         cursor.execute(f"CREATE TEMP TABLE fresh_transit AS {_transit_select()}")
-        _analyze(cursor, "fresh_transit")
         result.add(
             _sync(cursor, TRANSIT, "fresh_transit", TRANSIT_COLUMNS, ["mode", "destination_id", "cargo_type_id"])
         )
@@ -559,6 +556,9 @@ def _sync(cursor, table: str, fresh: str, columns: str, keys: list[str]) -> tupl
         FROM {fresh} f FULL JOIN {table} t ON {" AND ".join(_eq(k) for k in keys)}
         WHERE t.id IS NULL OR f.{keys[0]} IS NULL OR {differs}"""
     )
+    if cursor.rowcount == 0:  # PostgreSQL reports the rows CREATE TABLE AS made; SQLite reports -1
+        cursor.execute("DROP TABLE diff")
+        return 0, 0
     cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT old_id FROM diff WHERE old_id IS NOT NULL)")
     deleted = cursor.rowcount
     cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM diff WHERE has_new")
