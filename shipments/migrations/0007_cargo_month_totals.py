@@ -2,7 +2,8 @@
 
 The area rollup keeps all-cargo rows only: the nightly rebuild no longer recomputes a month × area ×
 cargo row for every place and level. The new table is filled from the top-level area rows it
-replaces, so the API answers the same before and after; going back, run rebuild_totals.
+replaces, so the API answers the same before and after. Going back empties the area rows: run
+rebuild_totals after going back (or forward again).
 """
 
 import django.db.models.deletion
@@ -18,6 +19,8 @@ FILL_CARGO_MONTHS = """
     GROUP BY month, mode, cargo_type_id
 """
 DROP_AREA_CARGO_ROWS = "DELETE FROM shipments_deliveryareamonthtotal WHERE cargo_type_id IS NOT NULL"
+# Going back, the area table gets its cargo columns again (quantity without a default): empty it first.
+EMPTY_AREA = "DELETE FROM shipments_deliveryareamonthtotal"
 
 
 class Migration(migrations.Migration):
@@ -58,6 +61,7 @@ class Migration(migrations.Migration):
         migrations.RemoveIndex(model_name="deliveryareamonthtotal", name="areamonth_all_cargo_idx"),
         migrations.RemoveField(model_name="deliveryareamonthtotal", name="cargo_type"),
         migrations.RemoveField(model_name="deliveryareamonthtotal", name="quantity_delivered"),
+        migrations.RunSQL(migrations.RunSQL.noop, reverse_sql=EMPTY_AREA),
         migrations.AddConstraint(
             model_name="deliveryareamonthtotal",
             constraint=models.UniqueConstraint(fields=("area", "month", "mode"), name="areamonth_unique"),
