@@ -150,10 +150,20 @@ class CoverageView(APIView):
 
 
 class CoverageContextMixin:
-    """Gives the serializers every row's coverage state, read once per request."""
+    """Gives the serializers the coverage rows their needs can be in, read once per request: all rows for a
+    list; for one record only the rows of its place (`coverage_place`), not the whole table."""
+
+    def coverage_place(self):
+        return None
+
+    def get_object(self):
+        if not hasattr(self, "_object"):  # asked by coverage_place and by retrieve: read once
+            self._object = super().get_object()
+        return self._object
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "coverage": coverage.coverage_by_pair()}
+        query = coverage.CoverageQuery(location=self.coverage_place())
+        return {**super().get_serializer_context(), "coverage": coverage.coverage_by_pair(query)}
 
 
 @extend_schema_view(get=extend_schema(summary=_("List needs"), responses={200: NeedSerializer(many=True), **ERRORS}))
@@ -178,6 +188,9 @@ class NeedDetail(CoverageContextMixin, generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.need_list()
+
+    def coverage_place(self):
+        return self.get_object().assessment.location
 
 
 ASSESSMENT_NEEDS = Prefetch("needs", Need.objects.select_related("cargo_type").order_by("id"))
@@ -213,6 +226,9 @@ class AssessmentDetail(CoverageContextMixin, generics.RetrieveAPIView):
 
     def get_queryset(self):
         return assessments()
+
+    def coverage_place(self):
+        return self.get_object().location
 
 
 # --- Working groups and meetings ------------------------------------------------------------------

@@ -209,6 +209,21 @@ def coverage_by_pair(query: CoverageQuery = CoverageQuery()) -> dict[tuple[int, 
     return {(row.location_id, row.cargo_type_id): row for row in coverage_rows(query)}
 
 
+def attach_coverage(needs, query: CoverageQuery = CoverageQuery()) -> None:
+    """Set `need.coverage` on each of `needs`: its row's (its assessment's place × its cargo type), None
+    for a cancelled need (1 query). `query` may narrow the rows computed to those the needs can be in."""
+    rows = coverage_by_pair(query)
+    for need in needs:
+        need.coverage = row_of(need, rows)
+
+
+def row_of(need: Need, rows: dict[tuple[int, int], CoverageRow]) -> CoverageRow | None:
+    """A need's coverage row in `rows` (from coverage_by_pair); None for a cancelled need."""
+    if need.status != Need.Status.OPEN:
+        return None
+    return rows.get((need.assessment.location_id, need.cargo_type_id))
+
+
 def needs_in_state(state: str) -> RawSQL:
     """A subquery of the ids of open needs whose coverage is `state`, for `id__in` filters."""
     base, params = _coverage_sql(CoverageQuery())

@@ -159,9 +159,7 @@ class NeedSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(NeedCoverageSerializer(allow_null=True))
     def get_coverage(self, need: Need) -> dict | None:
-        if need.status != Need.Status.OPEN:
-            return None
-        row = self.context["coverage"].get((need.assessment.location_id, need.cargo_type_id))
+        row = coverage.row_of(need, self.context["coverage"])
         return NeedCoverageSerializer(row).data if row is not None else None
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import access, coverage, forms, selectors, services
 from .filters import AssessmentFilter, NeedFilter
-from .models import ActionItem, Assessment, Meeting, Membership, Need, WorkingGroup
+from .models import ActionItem, Assessment, Meeting, Membership, WorkingGroup
 
 PAGE_SIZE = 50
 
@@ -254,12 +254,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_view_needs(request.user)
     assessment = get_object_or_404(Assessment.objects.select_related("location", "working_group", "created_by"), pk=pk)
     needs = selectors.assessment_needs(assessment)
-    rows = coverage.coverage_by_pair(coverage.CoverageQuery(location=assessment.location))
-    for need in needs:
-        # A need's coverage is its row's (its location × cargo type); a cancelled need has none.
-        need.coverage = (
-            rows.get((assessment.location_id, need.cargo_type_id)) if need.status == Need.Status.OPEN else None
-        )
+    coverage.attach_coverage(needs, coverage.CoverageQuery(location=assessment.location))
     return render(
         request,
         "needs/assessment_detail.html",
@@ -317,13 +312,9 @@ def need_list(request: HttpRequest) -> HttpResponse:
     page, query = _page(request, filterset.qs)
     where = filterset.form.cleaned_data if filterset.form.is_valid() else {}
     # Only the rows the filter can show: the same place and cargo type (one query either way).
-    rows = coverage.coverage_by_pair(
-        coverage.CoverageQuery(location=where.get("location"), cargo_type=where.get("cargo_type"))
+    coverage.attach_coverage(
+        page, coverage.CoverageQuery(location=where.get("location"), cargo_type=where.get("cargo_type"))
     )
-    for need in page:
-        need.coverage = (
-            rows.get((need.assessment.location_id, need.cargo_type_id)) if need.status == Need.Status.OPEN else None
-        )
     return render(
         request,
         "needs/need_list.html",

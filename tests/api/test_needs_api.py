@@ -654,3 +654,11 @@ def test_query_count_does_not_grow_with_the_data(
     if not path.endswith("hxl"):
         body = response.json()
         assert len(body.get("results", [])) > 5 or "working-groups" in path
+
+
+def test_a_need_alone_has_the_coverage_it_has_in_the_list(scenario, partner):
+    """The detail computes only its place's rows; it must agree with the list, which computes all."""
+    listed = {n["id"]: n["coverage"] for n in partner.get("/api/v1/needs/?page_size=1000").json()["results"]}
+    assert any(listed.values()) and None in listed.values()  # open and cancelled needs both checked
+    for need_id, listed_coverage in listed.items():
+        assert partner.get(f"/api/v1/needs/{need_id}/").json()["coverage"] == listed_coverage
