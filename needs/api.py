@@ -9,7 +9,6 @@ type, the rollups add up all of them, and a CSV/HXL export is the whole table. T
 paged like every list of the API (`page`, `page_size`).
 """
 
-import datetime
 
 from django.db.models import Prefetch
 from django.http import Http404
@@ -30,7 +29,7 @@ from rest_framework.views import APIView
 
 from aidtrack.api import is_partner
 from aidtrack.exports import CSVRenderer, HXLRenderer
-from shipments.models import StaleCell, StaleTransitCell, TotalsState
+from shipments.totals_selectors import totals_freshness
 
 from . import access, coverage, selectors
 from .filters import AssessmentFilter, MeetingFilter, NeedFilter
@@ -81,13 +80,6 @@ ERRORS = {
 }
 NOT_FOUND = {404: OpenApiResponse(description=_("No such record."))}
 ID = OpenApiParameter("id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)
-
-
-def totals_freshness() -> tuple[datetime.datetime | None, int]:
-    """(as_of, pending_changes) exactly as /api/v1/totals/ reports them (see shipments.totals_selectors)."""
-    state = TotalsState.objects.filter(id=1).first()
-    pending = StaleCell.objects.values("day").distinct().count() + StaleTransitCell.objects.count()
-    return (state.refreshed_at if state else None), pending
 
 
 # --- Coverage -------------------------------------------------------------------------------------

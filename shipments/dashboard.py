@@ -18,7 +18,7 @@ from aidtrack.selectors import filter_by_location_subtree
 
 from .models import Shipment
 from .selectors import with_line_totals
-from .totals_selectors import TotalsAnswer, TotalsQuery, delivery_totals
+from .totals_selectors import TotalsAnswer, TotalsQuery, delivery_totals, totals_results
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d")
 API_QUESTIONS = ("mode_week", "cargo_type", "destination")
@@ -127,16 +127,16 @@ def latest_deliveries(filters: OverviewFilters, limit: int = LATEST_DELIVERIES) 
 
 def overview(filters: OverviewFilters) -> Overview:
     """Everything the overview shows; a fixed number of queries whatever the number of shipments."""
-    by_mode = delivery_totals(filters.totals_query("mode"))
-    weekly = delivery_totals(filters.totals_query("mode", "week")).results
+    by_mode = delivery_totals(filters.totals_query("mode"))  # with the overall total, in transit, freshness
+    weekly = totals_results(filters.totals_query("mode", "week"))
     order = list(Shipment.Mode.values)
     modes = sorted({r["mode"] for r in weekly}, key=order.index)
     labels = dict(Shipment.Mode.choices)
     return Overview(
         filters=filters,
         by_mode=by_mode,
-        by_cargo=_by_tonnes(delivery_totals(filters.totals_query("cargo_type")).results),
-        top_destinations=_by_tonnes(delivery_totals(filters.totals_query("destination")).results)[:TOP_DESTINATIONS],
+        by_cargo=_by_tonnes(totals_results(filters.totals_query("cargo_type"))),
+        top_destinations=_by_tonnes(totals_results(filters.totals_query("destination")))[:TOP_DESTINATIONS],
         cumulative_rows=cumulative_by_mode(weekly, modes),
         modes=[(mode, labels[mode]) for mode in modes],
         latest=latest_deliveries(filters),

@@ -166,7 +166,38 @@ def _rows(query: TotalsQuery, by_cargo: bool) -> QuerySet:
 GROUP_FIELDS = {"mode": "mode", "cargo_type": "cargo_type_id", "destination": "destination_id"}
 
 
+def totals_freshness() -> tuple[datetime.datetime | None, int]:
+    """(as_of, pending_changes): when the totals were last refreshed, and how many changes wait: days
+    with delivered tonnes to recount plus in-transit cells to recount (they have no day)."""
+    state = TotalsState.objects.filter(id=1).first()
+    pending = StaleCell.objects.values("day").distinct().count() + StaleTransitCell.objects.count()
+    return (state.refreshed_at if state else None), pending
+
+
 def delivery_totals(query: TotalsQuery) -> TotalsAnswer:
+    """The whole answer of /api/v1/totals/: results, overall total, in transit and freshness."""
+    # The overall total counts each shipment once, so it reads the all-cargo rows unless one cargo
+    # type is asked for.
+    total = _rows(query, query.cargo_type is not None).aggregate(
+        tonnes_delivered=Sum("tonnes_delivered"), tonnes_lost=Sum("tonnes_lost"), shipments=Sum("shipments")
+    )
+    as_of, pending = totals_freshness()
+    return TotalsAnswer(
+        query=query,
+        as_of=as_of,
+        pending_changes=pending,
+        total={
+            "tonnes_delivered": tonnes(total["tonnes_delivered"]),
+            "tonnes_lost": tonnes(total["tonnes_lost"]),
+            "shipments": total["shipments"] or 0,
+        },
+        in_transit=in_transit(query),
+        results=totals_results(query),
+    )
+
+
+def totals_results(query: TotalsQuery) -> list[dict]:
+    """Only the grouped rows of the answer (for a page that needs several groupings, freshness once)."""
     by_cargo = "cargo_type" in query.group_by or query.cargo_type is not None
     fields = [GROUP_FIELDS.get(g, "period") for g in query.group_by]
     sums = {
@@ -184,25 +215,7 @@ def delivery_totals(query: TotalsQuery) -> TotalsAnswer:
     names = {"cargo": cargo, "places": {p.pk: p for p in places}}
     results = [_result(row, query, names) for row in grouped]
     results.sort(key=lambda r: [str(r[g]) for g in query.group_by])
-    # The overall total counts each shipment once, so it reads the all-cargo rows unless one cargo
-    # type is asked for.
-    total = _rows(query, query.cargo_type is not None).aggregate(
-        tonnes_delivered=Sum("tonnes_delivered"), tonnes_lost=Sum("tonnes_lost"), shipments=Sum("shipments")
-    )
-    state = TotalsState.objects.filter(id=1).first()
-    return TotalsAnswer(
-        query=query,
-        as_of=state.refreshed_at if state else None,
-        # Days with delivered tonnes to recount, plus in-transit cells to recount (they have no day).
-        pending_changes=StaleCell.objects.values("day").distinct().count() + StaleTransitCell.objects.count(),
-        total={
-            "tonnes_delivered": tonnes(total["tonnes_delivered"]),
-            "tonnes_lost": tonnes(total["tonnes_lost"]),
-            "shipments": total["shipments"] or 0,
-        },
-        in_transit=in_transit(query),
-        results=results,
-    )
+    return results
 
 
 def tonnes(value) -> str:
