@@ -74,6 +74,12 @@ def meeting_list(queryset: QuerySet[Meeting] | None = None) -> QuerySet[Meeting]
     )
 
 
+def open_items_of(meetings: list[Meeting]) -> list[ActionItem]:
+    """The open action items of `meetings` (read with meeting_list: no query), overdue first, then by due date."""
+    items = [item for meeting in meetings for item in meeting.actions.all() if item.status == ActionItem.Status.OPEN]
+    return sorted(items, key=lambda item: (not item.is_overdue, item.due_on is None, item.due_on, item.pk))
+
+
 def action_items(queryset: QuerySet[ActionItem] | None = None) -> QuerySet[ActionItem]:
     queryset = ActionItem.objects.all() if queryset is None else queryset
     return queryset.select_related("owner", "meeting__working_group").order_by("due_on", "id")

@@ -87,10 +87,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_view_records(request.user)
     group = get_object_or_404(selectors.working_group_list(WorkingGroup.objects.filter(pk=pk)))
     meetings = list(selectors.meeting_list(group.meetings.all()))
-    open_items = [
-        item for meeting in meetings for item in meeting.actions.all() if item.status == ActionItem.Status.OPEN
-    ]
-    open_items.sort(key=lambda item: (not item.is_overdue, item.due_on is None, item.due_on, item.pk))
+    open_items = selectors.open_items_of(meetings)
     return render(
         request,
         "needs/group_detail.html",
