@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import hxl
@@ -213,3 +214,24 @@ def test_months_are_written_for_the_page(client, coordinator, groups):
     client.force_login(coordinator)
     html = client.get("/needs/coordination/").content.decode()
     assert "November 2020" in html and "2020-11-01</td>" not in html
+
+
+DASHBOARD_VIEWS = ["/", "/?region=N&date_from=2020-11-01", "/needs/", "/needs/?location=N", "/needs/coordination/"]
+
+
+@pytest.mark.parametrize("path", DASHBOARD_VIEWS)
+def test_every_chart_source_and_csv_link_answers(client, coordinator, two_regions, needs_world, groups, path):
+    """What the charts fetch and what the CSV links give are real API answers for the same user."""
+    bulk_delivered(6, coordinator.organisation, two_regions)
+    client.force_login(coordinator)
+    html = client.get(path).content.decode()
+    sources = [s.replace("&amp;", "&") for s in re.findall(r'data-source="([^"]+)"', html)]
+    links = [s.replace("&amp;", "&") for s in re.findall(r'href="([^"]+format=csv)"', html)]
+    assert len(sources) >= 2 and len(links) >= 3
+    for url in sources:
+        response = client.get(url)
+        assert response.status_code == 200 and response.json()["results"], url
+    for url in links:
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), url
+        assert len(response.content.decode().splitlines()) >= 2, url  # a header and at least one row
