@@ -8,6 +8,7 @@ import pytest
 from aidtrack import roles
 
 from .factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory
+from .needs.scenario import cargo, places  # noqa: F401 (fixtures of the coverage scenarios; a module's own win)
 
 FAST_PASSWORD_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 

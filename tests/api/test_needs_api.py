@@ -29,46 +29,13 @@ from needs.services import (
     working_group_create,
 )
 from shipments import totals
-from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory
-from tests.needs.test_coverage import assess, deliver, direct_coverage
+from tests.factories import LocationFactory, OrganisationFactory
+from tests.needs.scenario import assess, deliver, direct_coverage
 
 from . import issue_key, key_client, session_client
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def places(db):
-    country = LocationFactory(code="C", name="Country", level="country")
-    north = LocationFactory(code="N", name="North", level="region", parent=country)
-    district = LocationFactory(code="N-D", name="North district", level="district", parent=north)
-    s1 = LocationFactory(code="N-D-1", name="Settlement one", level="settlement", parent=district)
-    s2 = LocationFactory(code="N-D-2", name="Settlement two", level="settlement", parent=district)
-    school = LocationFactory(code="N-D-1-S", name="School", level="site", parent=s1)
-    south = LocationFactory(code="S", name="South", level="region", parent=country)
-    s3 = LocationFactory(code="S-1", name="Settlement three", level="settlement", parent=south)
-    depot = LocationFactory(code="DEPOT", name="Depot", level="site")
-    return {
-        "C": country,
-        "N": north,
-        "D": district,
-        "S1": s1,
-        "S2": s2,
-        "SCHOOL": school,
-        "S": south,
-        "S3": s3,
-        "DEPOT": depot,
-    }
-
-
-@pytest.fixture
-def cargo(db):
-    return {
-        "gen": CargoTypeFactory(code="generator", name="Generators", unit="pcs"),
-        "stove": CargoTypeFactory(code="stove", name="Stoves", unit="pcs"),
-        "timber": CargoTypeFactory(code="timber", name="Timber", unit="t"),
-    }
 
 
 @pytest.fixture
