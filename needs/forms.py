@@ -42,7 +42,18 @@ def _initial_from(instance, names, **extra) -> dict:
 # --- working groups -------------------------------------------------------------------------------
 
 
-class WorkingGroupForm(BootstrapMixin, forms.Form):
+class VersionedForm(forms.Form):
+    """An edit form carries, required, the version the record had when the form was opened (the service
+    refuses the save if it changed since); a form for a new record has no version."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def keep_version_if(self, instance) -> None:
+        if instance is None:
+            del self.fields["version"]
+
+
+class WorkingGroupForm(VersionedForm, BootstrapMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     code = forms.SlugField(label=_("Code"), max_length=40, help_text=_("Short, unique: letters, digits, hyphens."))
     sector = forms.ChoiceField(label=_("Sector"), choices=[("", "—"), *Sector.choices], required=False)
@@ -54,14 +65,15 @@ class WorkingGroupForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, instance: WorkingGroup | None = None, **kwargs):
         if instance is not None:
-            kwargs["initial"] = _initial_from(instance, services.GROUP_FIELDS)
+            kwargs["initial"] = _initial_from(instance, services.GROUP_FIELDS, version=instance.version)
         super().__init__(*args, **kwargs)
+        self.keep_version_if(instance)
 
     def to_input(self) -> services.WorkingGroupInput:
         return services.WorkingGroupInput(**{name: self.cleaned_data[name] for name in services.GROUP_FIELDS})
 
 
-class MembershipForm(BootstrapMixin, forms.Form):
+class MembershipForm(VersionedForm, BootstrapMixin, forms.Form):
     organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.all())
     person = forms.CharField(label=_("Person"), max_length=200, required=False)
     position = forms.CharField(label=_("Position"), max_length=200, required=False)
@@ -71,8 +83,9 @@ class MembershipForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, instance: Membership | None = None, **kwargs):
         if instance is not None:
-            kwargs["initial"] = _initial_from(instance, services.MEMBERSHIP_FIELDS)
+            kwargs["initial"] = _initial_from(instance, services.MEMBERSHIP_FIELDS, version=instance.version)
         super().__init__(*args, **kwargs)
+        self.keep_version_if(instance)
 
     def to_input(self) -> services.MembershipInput:
         return services.MembershipInput(**{name: self.cleaned_data[name] for name in services.MEMBERSHIP_FIELDS})
@@ -81,7 +94,7 @@ class MembershipForm(BootstrapMixin, forms.Form):
 # --- meetings and action items --------------------------------------------------------------------
 
 
-class MeetingForm(BootstrapMixin, forms.Form):
+class MeetingForm(VersionedForm, BootstrapMixin, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=300)
     held_on = forms.DateField(label=_("Date"), widget=DATE_WIDGET, initial=timezone.localdate)
     kind = forms.ChoiceField(label=_("Kind"), choices=Meeting.Kind.choices, initial=Meeting.Kind.MEETING)
@@ -105,7 +118,6 @@ class MeetingForm(BootstrapMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One decision per line"),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, instance: Meeting | None = None, **kwargs):
         if instance is not None:
@@ -116,8 +128,7 @@ class MeetingForm(BootstrapMixin, forms.Form):
             )
         super().__init__(*args, **kwargs)
         self.fields["organisations"].widget.attrs["class"] = "form-check-input"
-        if instance is None:
-            del self.fields["version"]
+        self.keep_version_if(instance)
 
     def to_input(self, group: WorkingGroup, actions: list[services.ActionItemInput]) -> services.MeetingInput:
         data = self.cleaned_data
@@ -177,7 +188,7 @@ SEVERITY_CHOICES = [
 ]
 
 
-class AssessmentForm(BootstrapMixin, forms.Form):
+class AssessmentForm(VersionedForm, BootstrapMixin, forms.Form):
     location = forms.ModelChoiceField(label=_("Location"), queryset=Location.objects.all())
     facility = forms.CharField(
         label=_("Facility"),
@@ -197,7 +208,6 @@ class AssessmentForm(BootstrapMixin, forms.Form):
     )
     summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, instance: Assessment | None = None, **kwargs):
         if instance is not None:
@@ -206,10 +216,9 @@ class AssessmentForm(BootstrapMixin, forms.Form):
             kwargs.setdefault("initial", {}).setdefault("submission_key", uuid.uuid4())
         super().__init__(*args, **kwargs)
         self.instance = instance
+        self.keep_version_if(instance)
         if instance is not None:
             del self.fields["submission_key"]
-        else:
-            del self.fields["version"]
 
     def to_input(self, needs: list[services.NeedInput]) -> services.AssessmentInput:
         data = self.cleaned_data

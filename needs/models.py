@@ -43,6 +43,8 @@ class WorkingGroup(models.Model):
     )
     established_on = models.DateField(_("established"))
     closed_on = models.DateField(_("closed"), null=True, blank=True)
+    # Incremented by every service write: an edit form posted against an older version is refused.
+    version = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()
 
     class Meta:
@@ -80,6 +82,8 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     from_on = models.DateField(_("from"))
     to_on = models.DateField(_("to"), null=True, blank=True)
+    # Incremented by every service write: an edit form posted against an older version is refused.
+    version = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()
 
     class Meta:

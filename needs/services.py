@@ -223,13 +223,16 @@ def working_group_create(*, by, data: WorkingGroupInput) -> WorkingGroup:
 
 
 @transaction.atomic
-def working_group_update(*, by, group_id: int, data: WorkingGroupInput) -> WorkingGroup:
+def working_group_update(*, by, group_id: int, data: WorkingGroupInput, expected_version: int | None) -> WorkingGroup:
+    """Change a group; with `expected_version` (what the form was opened on), a group changed since is refused."""
     require_change(by)
     group = WorkingGroup.objects.select_for_update().get(pk=group_id)
+    _check_version(group, expected_version)
     errors: Errors = {}
     _validate_group(data, errors, group_id)
     _raise_if(errors)
     if _set(group, _trimmed(data, "name", "code"), GROUP_FIELDS):
+        group.version += 1
         _save(group, by, _("Edited"))
     return group
 
@@ -264,13 +267,16 @@ def membership_add(*, by, group_id: int, data: MembershipInput) -> Membership:
 
 
 @transaction.atomic
-def membership_update(*, by, membership_id: int, data: MembershipInput) -> Membership:
+def membership_update(*, by, membership_id: int, data: MembershipInput, expected_version: int | None) -> Membership:
+    """Change a membership; with `expected_version`, one changed since the form was opened is refused."""
     require_change(by)
     membership = Membership.objects.select_for_update().get(pk=membership_id)
+    _check_version(membership, expected_version)
     errors: Errors = {}
     _validate_membership(data, errors)
     _raise_if(errors)
     if _set(membership, _trimmed(data, "person", "position"), MEMBERSHIP_FIELDS):
+        membership.version += 1
         _save(membership, by, _("Edited"))
     return membership
 

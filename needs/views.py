@@ -67,6 +67,8 @@ def _save_form(form, save):
         return save()
     except ValidationError as error:
         forms.apply_service_errors(error, form)
+    except services.EditConflict as conflict:
+        form.add_error(None, conflict.message)
     return None
 
 
@@ -120,7 +122,10 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.WorkingGroupForm(request.POST or None, instance=group)
     if request.method == "POST":
         saved = _save_form(
-            form, lambda: services.working_group_update(by=request.user, group_id=pk, data=form.to_input())
+            form,
+            lambda: services.working_group_update(
+                by=request.user, group_id=pk, data=form.to_input(), expected_version=form.cleaned_data["version"]
+            ),
         )
         if saved:
             messages.success(request, _("Changes saved."))
@@ -151,7 +156,12 @@ def membership_edit(request: HttpRequest, pk: int, membership_pk: int) -> HttpRe
     if request.method == "POST":
         saved = _save_form(
             form,
-            lambda: services.membership_update(by=request.user, membership_id=membership_pk, data=form.to_input()),
+            lambda: services.membership_update(
+                by=request.user,
+                membership_id=membership_pk,
+                data=form.to_input(),
+                expected_version=form.cleaned_data["version"],
+            ),
         )
         if saved:
             messages.success(request, _("Changes saved."))

@@ -369,13 +369,23 @@ def test_coordinator_creates_and_edits_a_working_group(client, coordinator, mini
     group = WorkingGroup.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/needs/groups/{group.pk}/"
     assert (group.code, group.area, group.lead_organisation) == ("infra", region, ministry)
-    data.update(name="Renamed", closed_on="2020-11-10")  # closing before it was established: refused by the service
+    opened = client.get(f"/needs/groups/{group.pk}/edit/").context["form"].initial["version"]
+    data.update(name="Renamed", closed_on="2020-11-10", version=opened)  # closing before it was established
     response = client.post(f"/needs/groups/{group.pk}/edit/", data)
     assert response.context["form"].errors == {"closed_on": ["A group cannot close before it was established."]}
     data["closed_on"] = "2021-01-31"
     assert client.post(f"/needs/groups/{group.pk}/edit/", data).status_code == 302
     group.refresh_from_db()
     assert (group.name, group.closed_on) == ("Renamed", D(2021, 1, 31))
+    # The same form posted again is now stale: refused, saying who changed the group.
+    data["mandate"] = "Overwrite"
+    response = client.post(f"/needs/groups/{group.pk}/edit/", data)
+    assert response.status_code == 200 and "after you opened it" in str(response.context["form"].non_field_errors())
+    group.refresh_from_db()
+    assert group.mandate == "Assess"
+    # An edit form posted without its version is refused too, not saved unchecked.
+    del data["version"]
+    assert "version" in client.post(f"/needs/groups/{group.pk}/edit/", data).context["form"].errors
 
 
 def test_a_duplicate_group_code_is_shown_by_the_field(client, coordinator, ministry, group):
@@ -396,7 +406,8 @@ def test_coordinator_adds_and_edits_a_member(client, coordinator, ministry, grou
     response = client.post(f"/needs/groups/{group.pk}/members/new/", data)
     assert response.status_code == 302 and response["Location"] == f"/needs/groups/{group.pk}/#members"
     member = Membership.objects.get()
-    data.update(role="observer", to_on="2020-12-31")
+    opened = client.get(f"/needs/groups/{group.pk}/members/{member.pk}/edit/").context["form"].initial["version"]
+    data.update(role="observer", to_on="2020-12-31", version=opened)
     assert client.post(f"/needs/groups/{group.pk}/members/{member.pk}/edit/", data).status_code == 302
     member.refresh_from_db()
     assert (member.role, member.to_on) == ("observer", D(2020, 12, 31))

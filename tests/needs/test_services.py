@@ -168,13 +168,16 @@ WRITES = {
         by=by, data=group_input(w["ministry"], code="other")
     ),
     "working_group_update": lambda by, w: services.working_group_update(
-        by=by, group_id=w["group"].pk, data=group_input(w["ministry"], name="Renamed")
+        by=by, group_id=w["group"].pk, data=group_input(w["ministry"], name="Renamed"), expected_version=None
     ),
     "membership_add": lambda by, w: services.membership_add(
         by=by, group_id=w["group"].pk, data=membership_input(w["ministry"], person="Olga")
     ),
     "membership_update": lambda by, w: services.membership_update(
-        by=by, membership_id=w["membership"].pk, data=membership_input(w["partner"], role="observer")
+        by=by,
+        membership_id=w["membership"].pk,
+        data=membership_input(w["partner"], role="observer"),
+        expected_version=None,
     ),
     "meeting_create": lambda by, w: services.meeting_create(
         by=by, data=meeting_input(w["group"], actions=[action(w["ministry"])])
@@ -276,17 +279,24 @@ def test_group_validation(coordinator, ministry, group, overrides, key):
 def test_group_update_refuses_another_groups_code(coordinator, ministry, group):
     other = services.working_group_create(by=coordinator, data=group_input(ministry, code="ihrc"))
     with pytest.raises(ValidationError) as excinfo:
-        services.working_group_update(by=coordinator, group_id=other.pk, data=group_input(ministry, code="infra"))
+        services.working_group_update(
+            by=coordinator, group_id=other.pk, data=group_input(ministry, code="infra"), expected_version=None
+        )
     assert error_keys(excinfo) == {"code"}
     assert WorkingGroup.objects.get(pk=other.pk).code == "ihrc"
     # Keeping its own code is fine, and an update that changes nothing writes no history.
-    services.working_group_update(by=coordinator, group_id=other.pk, data=group_input(ministry, code="ihrc"))
+    services.working_group_update(
+        by=coordinator, group_id=other.pk, data=group_input(ministry, code="ihrc"), expected_version=None
+    )
     assert other.history.count() == 1
 
 
 def test_group_update_records_who_changed_it(administrator, ministry, group):
     services.working_group_update(
-        by=administrator, group_id=group.pk, data=group_input(ministry, closed_on=nov(30), mandate="Assess")
+        by=administrator,
+        group_id=group.pk,
+        data=group_input(ministry, closed_on=nov(30), mandate="Assess"),
+        expected_version=None,
     )
     stored = WorkingGroup.objects.get(pk=group.pk)
     assert (stored.closed_on, stored.mandate) == (nov(30), "Assess")
@@ -310,7 +320,10 @@ def test_membership_validation(coordinator, group, partner, membership, override
     assert error_keys(excinfo) == {key}
     with pytest.raises(ValidationError) as excinfo:
         services.membership_update(
-            by=coordinator, membership_id=membership.pk, data=membership_input(partner, **overrides)
+            by=coordinator,
+            membership_id=membership.pk,
+            data=membership_input(partner, **overrides),
+            expected_version=None,
         )
     assert error_keys(excinfo) == {key}
     assert everything() == before
@@ -320,7 +333,10 @@ def test_membership_add_and_update(coordinator, administrator, group, partner, m
     assert (membership.working_group, membership.role) == (group, "member")
     assert membership.history.get().history_user == coordinator
     services.membership_update(
-        by=administrator, membership_id=membership.pk, data=membership_input(partner, role="observer", to_on=nov(30))
+        by=administrator,
+        membership_id=membership.pk,
+        data=membership_input(partner, role="observer", to_on=nov(30)),
+        expected_version=None,
     )
     stored = Membership.objects.get(pk=membership.pk)
     assert (stored.role, stored.to_on) == ("observer", nov(30))
@@ -770,3 +786,27 @@ def test_roles_of_the_named_users(officer, coordinator, administrator):
     assert roles.user_roles(officer) == {roles.LOGISTICS_OFFICER}
     assert roles.user_roles(coordinator) == {roles.COORDINATOR}
     assert roles.user_roles(administrator) == {roles.ADMINISTRATOR}
+
+
+def test_a_group_or_membership_edited_since_the_form_opened_is_refused(coordinator, administrator, ministry, group,
+                                                                        partner, membership):  # fmt: skip
+    opened = WorkingGroup.objects.get(pk=group.pk).version
+    services.working_group_update(
+        by=administrator, group_id=group.pk, data=group_input(ministry, mandate="New mandate"), expected_version=opened
+    )
+    with pytest.raises(services.EditConflict):
+        services.working_group_update(
+            by=coordinator, group_id=group.pk, data=group_input(ministry, name="Renamed"), expected_version=opened
+        )
+    assert WorkingGroup.objects.get(pk=group.pk).mandate == "New mandate"  # not overwritten by the stale form
+    opened = Membership.objects.get(pk=membership.pk).version
+    services.membership_update(
+        by=administrator, membership_id=membership.pk, data=membership_input(partner, role="observer"),
+        expected_version=opened,
+    )  # fmt: skip
+    with pytest.raises(services.EditConflict):
+        services.membership_update(
+            by=coordinator, membership_id=membership.pk, data=membership_input(partner, person="Olga"),
+            expected_version=opened,
+        )  # fmt: skip
+    assert Membership.objects.get(pk=membership.pk).role == "observer"
