@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -200,6 +201,15 @@ def _validate_group(data: WorkingGroupInput, errors: Errors, group_id: int | Non
         _add(errors, "established_on", _("Give the date the group was established."))
     if data.closed_on and data.established_on and data.closed_on < data.established_on:
         _add(errors, "closed_on", _("A group cannot close before it was established."))
+    elif group_id is not None:
+        # Its meetings must stay within its dates, as meeting_create requires of a new one.
+        held = Meeting.objects.filter(working_group_id=group_id).aggregate(first=Min("held_on"), last=Max("held_on"))
+        if data.established_on and held["first"] and held["first"] < data.established_on:
+            _add(errors, "established_on", _("The group met on %(date)s, before this date.") % {
+                "date": date_format(held["first"])})  # fmt: skip
+        if data.closed_on and held["last"] and held["last"] > data.closed_on:
+            _add(errors, "closed_on", _("The group met on %(date)s, after this date.") % {
+                "date": date_format(held["last"])})  # fmt: skip
 
 
 GROUP_FIELDS = ("name", "code", "mandate", "sector", "area", "lead_organisation", "established_on", "closed_on")

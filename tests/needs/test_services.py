@@ -810,3 +810,18 @@ def test_a_group_or_membership_edited_since_the_form_opened_is_refused(coordinat
             expected_version=opened,
         )  # fmt: skip
     assert Membership.objects.get(pk=membership.pk).role == "observer"
+
+
+def test_a_group_cannot_be_redated_around_its_own_meetings(coordinator, ministry, group):
+    services.meeting_create(by=coordinator, data=meeting_input(group))
+    held = Meeting.objects.get().held_on
+    for field, date in [("established_on", held + datetime.timedelta(days=1)),
+                        ("closed_on", held - datetime.timedelta(days=1))]:  # fmt: skip
+        with pytest.raises(ValidationError) as excinfo:
+            services.working_group_update(
+                by=coordinator, group_id=group.pk, data=group_input(ministry, **{field: date}), expected_version=None
+            )
+        assert field in error_keys(excinfo)
+    services.working_group_update(  # closing on the day of its last meeting is fine
+        by=coordinator, group_id=group.pk, data=group_input(ministry, closed_on=held), expected_version=None
+    )
