@@ -21,7 +21,8 @@ from .selectors import with_line_totals
 from .totals_selectors import TotalsAnswer, TotalsQuery, delivery_totals, totals_results
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d")
-API_QUESTIONS = ("mode_week", "cargo_type", "destination")
+# The groupings the charts and CSV links ask /api/v1/totals/ for, by the name the page uses.
+API_QUESTIONS = {"mode_week": "mode,week", "cargo_type": "cargo_type", "destination": "destination"}
 TOP_DESTINATIONS = 10
 LATEST_DELIVERIES = 10
 
@@ -79,7 +80,7 @@ class Overview:
     @property
     def api(self) -> dict[str, str]:
         """The /api/v1/totals/ query strings of the charts and CSV links."""
-        return {name: self.filters.api_params(name.replace("_week", ",week")) for name in API_QUESTIONS}
+        return {name: self.filters.api_params(group_by) for name, group_by in API_QUESTIONS.items()}
 
     def mode_tonnes(self, mode: str) -> Decimal:
         return next((Decimal(r["tonnes_delivered"]) for r in self.by_mode.results if r["mode"] == mode), Decimal(0))
