@@ -11,7 +11,8 @@ from aidtrack.models import Location, Organisation
 from shipments.forms import DATE_WIDGET, BootstrapMixin
 from shipments.forms import apply_service_errors as apply_service_errors  # errors by field and line, shared
 from shipments.forms import kept_line_forms as kept_line_forms  # the same rule for need lines and action items
-from shipments.forms import posted_lines as posted_lines  # the "Add a line" post-back, shared
+from shipments.forms import posted_lines as posted_lines
+from shipments.forms import style_filter_form as style_filter_form  # the "Add a line" post-back, shared
 from shipments.models import CargoType
 
 from . import services
@@ -19,15 +20,6 @@ from .models import ActionItem, Assessment, Meeting, Membership, Need, Sector, W
 
 NEEDS_PREFIX = "needs"
 ACTIONS_PREFIX = "actions"
-
-
-def style_filter_form(form) -> None:
-    """Small Bootstrap controls for a list's filter form (django-filter builds plain widgets)."""
-    for field in form.fields.values():
-        small = (
-            "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
-        )
-        field.widget.attrs["class"] = small
 
 
 def _initial_from(instance, names, **extra) -> dict:

@@ -136,6 +136,15 @@ def kept_line_forms(formset) -> list[CargoLineForm]:
     ]
 
 
+def style_filter_form(form) -> None:
+    """Small Bootstrap controls for a list's filter form (django-filter builds plain widgets)."""
+    for field in form.fields.values():
+        small = (
+            "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+        )
+        field.widget.attrs["class"] = small
+
+
 def posted_lines(request, prefix: str = LINES_PREFIX):
     """The POST data for a formset of lines; None on GET. Without JavaScript, "Add a line" posts the
     form back: its data then asks for one more blank line (a tampered count is left to the formset

@@ -18,6 +18,7 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     if not access.can_view_shipments(request.user):
         raise PermissionDenied
     filterset = ShipmentFilter(request.GET, queryset=selectors.shipment_list(access.shipments_visible_to(request.user)))
+    forms.style_filter_form(filterset.form)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
