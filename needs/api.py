@@ -9,7 +9,6 @@ type, the rollups add up all of them, and a CSV/HXL export is the whole table. T
 paged like every list of the API (`page`, `page_size`).
 """
 
-
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
