@@ -60,10 +60,11 @@ def run(out, lines: int) -> None:
         steady_runs.append(bench.timed(totals.rebuild))
     raw, steady = statistics.median(raw_runs), statistics.median(steady_runs)
     pairs = sorted(r / b for r, b in zip(steady_runs, raw_runs, strict=True))
-    changed = totals.rebuild().changed
+    last = totals.rebuild()
     verdict("1. rebuild_totals / raw GROUP BY", "<= 1.5", f"{steady / raw:.2f}", steady / raw <= 1.5,
-            f"(medians of 5 alternating runs: rebuild {steady:.2f} s with totals already right, {changed} rows "
-            f"changed; raw {raw:.2f} s; run by run {pairs[0]:.2f}-{pairs[-1]:.2f}; "
+            f"(medians of 5 alternating runs: rebuild {steady:.2f} s with totals already right, {last.changed} rows "
+            f"changed, records read on {last.parts} connections; raw {raw:.2f} s; "
+            f"run by run {pairs[0]:.2f}-{pairs[-1]:.2f}; "
             f"rebuild from empty {first_rebuild:.2f} s = {first_rebuild / raw:.2f}x)")  # fmt: skip
 
     large_refresh = bench.refresh_after_change(ref, by)

@@ -8,11 +8,16 @@ The SQL is portable between PostgreSQL and SQLite except the few vendor snippets
 import contextlib
 import contextvars
 import datetime
+import itertools
 import logging
+import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from .models import Shipment, StaleCell, StaleTransitCell, TotalsState
@@ -347,6 +352,7 @@ def _recompute_area_month(cursor, month: datetime.date, mode: str, area: int, de
 class RebuildResult:
     deleted: int = 0
     inserted: int = 0
+    parts: int = 1  # connections that read the records at once
 
     @property
     def changed(self) -> int:
@@ -367,24 +373,25 @@ def rebuild_settings(cursor) -> None:
         cursor.execute("SET LOCAL jit = off")
 
 
-def _fresh_day_rows() -> str:
+def _fresh_day_rows(where: str = "") -> str:
     """The day × mode × cargo × destination rows and, with cargo_type_id NULL, the day × mode ×
     destination rows, from the records in one sort (both count distinct shipments)."""
+    source = _LINE_SOURCE.format(join="", where=where)
     if connection.vendor == "postgresql":
         return f"""
             SELECT s.delivered_on AS day, s.mode AS mode, s.destination_id AS destination_id,
                    l.cargo_type_id AS cargo_type_id, SUM(l.received_tonnes) AS tonnes_delivered,
                    SUM(l.received_quantity) AS quantity_delivered, SUM(l.tonnes - l.received_tonnes) AS tonnes_lost,
                    COUNT(DISTINCT s.id) AS shipments
-            {_LINE_SOURCE.format(join="", where="")}
+            {source}
             GROUP BY s.delivered_on, s.mode, s.destination_id, ROLLUP(l.cargo_type_id)"""
     return f"""
         SELECT day, mode, destination_id, cargo_type_id, tonnes_delivered, quantity_delivered, tonnes_lost, shipments
-        FROM ({_l0_select()}) AS by_cargo
+        FROM ({_l0_select(where=where)}) AS by_cargo
         UNION ALL
         SELECT s.delivered_on, s.mode, s.destination_id, NULL, SUM(l.received_tonnes), SUM(l.received_quantity),
                SUM(l.tonnes - l.received_tonnes), COUNT(DISTINCT s.id)
-        {_LINE_SOURCE.format(join="", where="")}
+        {source}
         GROUP BY s.delivered_on, s.mode, s.destination_id"""
 
 
@@ -397,8 +404,8 @@ def _same(stored: str, fresh: str, columns: list[str]) -> str:
     )
 
 
-def _check_select() -> str:
-    """One pass over the records that checks both day tables against what is stored.
+def _check_select(where: str = "") -> str:
+    """One pass over the records (those `where` selects) that checks both day tables against what is stored.
 
     The fresh rows come out of the GROUP BY in key order, so PostgreSQL merges them with the stored
     tables' unique indexes instead of materialising and hashing them. Each fresh row is joined to the
@@ -423,7 +430,7 @@ def _check_select() -> str:
             SELECT f.day AS day, f.mode AS mode, f.destination_id AS destination_id,
                    {", ".join(day_value.format(v) for v in day_values)},
                    CAST(COUNT(f.cargo_type_id) AS integer) AS l0_rows, CAST(COUNT(t.id) AS integer) AS l0_same
-            FROM ({_fresh_day_rows()}) AS f
+            FROM ({_fresh_day_rows(where)}) AS f
             LEFT JOIN {L0} t ON t.day = f.day AND t.mode = f.mode AND t.destination_id = f.destination_id
                 AND t.cargo_type_id = f.cargo_type_id AND {_same("t", "f", l0_values)}
             GROUP BY f.day, f.mode, f.destination_id
@@ -440,17 +447,22 @@ def rebuild() -> RebuildResult:
     """Recompute every total from the records; rows already right are left untouched.
 
     Returns how many rows were deleted and inserted: both 0 when the totals were right. One GROUP BY
-    over the records makes the day rows and compares them with the stored ones as they stream out; a
-    day table is diffed row by row only when that check finds it wrong. The area rows are built from
+    over the records (on PostgreSQL, on several connections at once, a range of days each) makes the
+    day rows and compares them with the stored ones as they stream out; a day table is diffed row by
+    row only when that check finds it wrong. The area rows are built from
     the same pass, the cargo × month rows from the (right by then) day × cargo rows.
     """
-    result = RebuildResult()
+    result = RebuildResult(parts=_record_parts())
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_writers(cursor)
         rebuild_settings(cursor)
         for name in TEMPORARY:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE TEMP TABLE fresh_cells AS {_check_select()}")
+        with _checking_records(cursor, result.parts):
+            # Meanwhile, on this connection, what does not depend on the check.
+            cursor.execute(f"CREATE TEMP TABLE fresh_transit AS {_transit_select()}")
+            _build_closure(cursor)
+            _sum_cargo_months(cursor)  # of the stored day × cargo rows: summed again below if they were wrong
         cursor.execute(
             f"""SELECT SUM(l0_rows), SUM(l0_same), SUM(day_rows), SUM(day_same),
                        (SELECT COUNT(*) FROM {L0}), (SELECT COUNT(*) FROM {DAY}) FROM fresh_cells"""
@@ -462,23 +474,13 @@ def rebuild() -> RebuildResult:
             cursor.execute(f"CREATE TEMP TABLE fresh_l0 AS {_l0_select()}")
             _analyze(cursor, "fresh_l0")
             result.add(_sync(cursor, L0, "fresh_l0", L0_COLUMNS, ["day", "mode", "cargo_type_id", "destination_id"]))
+            cursor.execute("DROP TABLE fresh_cargo")
+            _sum_cargo_months(cursor)
         if not fresh_day == same_day == stored_day:
             cursor.execute(f"CREATE TEMP TABLE fresh_day AS {_day_select()}")
             _analyze(cursor, "fresh_day")
             result.add(_sync(cursor, DAY, "fresh_day", DAY_COLUMNS, ["day", "mode", "destination_id"]))
-        # PostgreSQL cannot estimate the number of months and would sort ~a million rows to group
-        # them into a few thousand; a hash table is the plan.
-        _set_local(cursor, "enable_sort", "off")
-        cursor.execute(
-            f"""CREATE TEMP TABLE fresh_cargo AS
-            SELECT {_month("day")} AS month, mode, cargo_type_id, SUM(tonnes_delivered) AS tonnes_delivered,
-                   SUM(quantity_delivered) AS quantity_delivered, SUM(tonnes_lost) AS tonnes_lost,
-                   SUM(shipments) AS shipments
-            FROM {L0} GROUP BY {_month("day")}, mode, cargo_type_id"""
-        )
-        _set_local(cursor, "enable_sort", "on")
         result.add(_sync(cursor, CARGO_MONTH, "fresh_cargo", CARGO_MONTH_COLUMNS, ["month", "mode", "cargo_type_id"]))
-        _build_closure(cursor)
         cursor.execute(
             """CREATE TEMP TABLE fresh_area AS
             SELECT m.month AS month, m.mode AS mode, c.ancestor AS area_id, c.depth AS area_depth,
@@ -488,7 +490,6 @@ def rebuild() -> RebuildResult:
             GROUP BY m.month, m.mode, c.ancestor, c.depth"""
         )
         result.add(_sync(cursor, AREA, "fresh_area", AREA_COLUMNS, ["month", "mode", "area_id"]))
-        cursor.execute(f"CREATE TEMP TABLE fresh_transit AS {_transit_select()}")
         result.add(
             _sync(cursor, TRANSIT, "fresh_transit", TRANSIT_COLUMNS, ["mode", "destination_id", "cargo_type_id"])
         )
@@ -497,6 +498,95 @@ def rebuild() -> RebuildResult:
         now = timezone.now()
         TotalsState.objects.update_or_create(id=1, defaults={"rebuilt_at": now, "refreshed_at": now})
     return result
+
+
+def _sum_cargo_months(cursor) -> None:
+    """fresh_cargo: the month × mode × cargo rows summed from the stored day × cargo rows."""
+    # PostgreSQL cannot estimate the number of months and would sort ~a million rows to group
+    # them into a few thousand; a hash table is the plan.
+    _set_local(cursor, "enable_sort", "off")
+    cursor.execute(
+        f"""CREATE TEMP TABLE fresh_cargo AS
+        SELECT {_month("day")} AS month, mode, cargo_type_id, SUM(tonnes_delivered) AS tonnes_delivered,
+               SUM(quantity_delivered) AS quantity_delivered, SUM(tonnes_lost) AS tonnes_lost,
+               SUM(shipments) AS shipments
+        FROM {L0} GROUP BY {_month("day")}, mode, cargo_type_id"""
+    )
+    _set_local(cursor, "enable_sort", "on")
+
+
+def _record_parts() -> int:
+    """How many connections read the records at once in a rebuild.
+
+    PostgreSQL only, and only when the rebuild is a transaction of its own: other connections share
+    its snapshot but cannot see what an enclosing transaction has written and not yet committed.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return settings.TOTALS_REBUILD_CONNECTIONS
+
+
+@contextlib.contextmanager
+def _checking_records(cursor, parts: int) -> Iterator[None]:
+    """fresh_cells: `_check_select` over every record, in `parts` ranges of delivered days at once.
+
+    One connection per range runs the check in the snapshot of this transaction (exported, as
+    pg_dump's parallel jobs do), so the parts together see exactly what one statement here would,
+    while the block runs on this connection. Each part returns its month rows (a month may come
+    from two ranges; everything that reads fresh_cells sums it by month). With one part the check
+    runs here, before the block.
+    """
+    if parts < 2:
+        cursor.execute(f"CREATE TEMP TABLE fresh_cells AS {_check_select()}")
+        yield
+        return
+    cursor.execute("SELECT pg_export_snapshot()")
+    snapshot = cursor.fetchone()[0]
+    cursor.execute(f"CREATE TEMP TABLE fresh_cells AS {_check_select()} WITH NO DATA")
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        checking = pool.map(partial(_check_day_range, snapshot), _day_ranges(cursor, parts))
+        yield
+        checked = list(checking)
+    with cursor.cursor.copy("COPY fresh_cells FROM STDIN") as copy:  # psycopg's COPY, in the select's column order
+        for rows in checked:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _day_ranges(cursor, parts: int) -> list[tuple[datetime.date | None, datetime.date | None]]:
+    """`parts` ranges [from, to) of delivered days with about as many delivered shipments each."""
+    cursor.execute(
+        """SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY delivered_on)
+           FROM shipments_shipment WHERE status = 'delivered'""",
+        [[i / parts for i in range(1, parts)]],
+    )
+    bounds = cursor.fetchone()[0] or []
+    edges = [None, *bounds, None]
+    return list(itertools.pairwise(edges))
+
+
+def _check_day_range(snapshot: str, days: tuple[datetime.date | None, datetime.date | None]) -> list[tuple]:
+    """The check of one range of delivered days, on a connection of its own in `snapshot`."""
+    if not re.fullmatch(r"[0-9A-F-]+", snapshot):
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    first, end = days
+    where = "".join(
+        [" AND s.delivered_on >= %(first)s" if first else "", " AND s.delivered_on < %(end)s" if end else ""]
+    )
+    own = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with own.cursor() as cursor:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            rebuild_settings(cursor)
+            # The parts are the parallelism: no extra worker processes per part.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute(_check_select(where), {"first": first, "end": end})
+            rows = cursor.fetchall()
+            cursor.execute("COMMIT")
+        return rows
+    finally:
+        own.close()
 
 
 def _set_local(cursor, setting: str, value: str) -> None:

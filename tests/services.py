@@ -25,6 +25,11 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def require_postgres(reason: str) -> None:
+    if connection.vendor != "postgresql":
+        skip_or_fail(f"DATABASE_URL is not PostgreSQL: {reason}")
+
+
 def require_postgres_and_redis() -> None:
     if not os.environ.get("REDIS_URL"):
         skip_or_fail("REDIS_URL is not set: no Redis broker for a real worker")

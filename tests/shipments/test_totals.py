@@ -6,6 +6,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.models import F
 
 from aidtrack.models import Location
 from shipments import services, totals
@@ -22,6 +24,7 @@ from shipments.models import (
 )
 from shipments.totals_selectors import delivery_totals, parse_totals_query
 from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory
+from tests.services import require_postgres
 
 Q3 = Decimal("0.001")
 
@@ -333,8 +336,44 @@ def test_rebuild_repairs_drift_and_refresh_is_idempotent(world):
     DeliveryCargoMonthTotal.objects.filter(pk=DeliveryCargoMonthTotal.objects.first().pk).update(shipments=7)
     result = totals.rebuild()
     assert result.changed > 0
+    # Inside the test's transaction other connections could not see its rows: one connection reads them.
+    assert result.parts == 1
     assert_totals_match_records()
     assert stored_area_months() == before
+    assert totals.rebuild().changed == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_rebuild_of_its_own_reads_the_records_on_several_connections_and_misses_nothing(world, settings, parts):
+    """As the nightly task runs it (no enclosing transaction), the records are checked in ranges of
+    delivered days, one connection each, in the rebuild's snapshot: each day in exactly one range, a
+    month cut between two ranges counted whole."""
+    require_postgres("the rebuild reads the records on several connections only on PostgreSQL")
+    settings.TOTALS_REBUILD_CONNECTIONS = parts
+    rng = random.Random(5)
+    while Shipment.objects.filter(status="delivered").count() < 15:
+        random_operation(rng, world)
+    totals.refresh()
+    days = sorted(Shipment.objects.filter(status="delivered").values_list("delivered_on", flat=True))
+    with connection.cursor() as cursor:
+        ranges = totals._day_ranges(cursor, parts)
+    assert len(ranges) == parts
+    for day in days:
+        assert sum((start is None or start <= day) and (end is None or day < end) for start, end in ranges) == 1
+    assert any(start is not None and start.day > 1 for start, _ in ranges)  # a month cut between two ranges
+    assert totals.rebuild() == totals.RebuildResult(parts=parts)  # right totals: nothing changed
+
+    # A wrong row on the first and last delivered days and on each range's first day.
+    damaged = {days[0], days[-1], *(start for start, _ in ranges if start is not None)}
+    for day in damaged:
+        row = DeliveryTotal.objects.filter(day=day).first()
+        DeliveryTotal.objects.filter(pk=row.pk).update(shipments=F("shipments") + 1)
+    DeliveryDayTotal.objects.filter(pk=DeliveryDayTotal.objects.get(day=days[-1]).pk).update(tonnes_lost=7)
+    DeliveryAreaMonthTotal.objects.filter(pk=DeliveryAreaMonthTotal.objects.first().pk).delete()
+    result = totals.rebuild()
+    assert result == totals.RebuildResult(deleted=len(damaged) + 1, inserted=len(damaged) + 2, parts=parts)
+    assert_totals_match_records()
     assert totals.rebuild().changed == 0
 
 
