@@ -30,11 +30,15 @@ MAX_PEOPLE = 2_147_483_647  # the largest number the people_affected column hold
 Errors = dict[str, list[str]]
 
 
+# The lines changed outside their parent's form, and the field naming the parent.
+LINE_MODELS = {Meeting: [(ActionItem, "meeting")], Assessment: [(Need, "assessment")]}
+
+
 class EditConflict(Exception):
     """The record changed since the caller read it; nothing was written."""
 
     def __init__(self, instance):
-        last = instance.history.select_related("history_user").order_by("-history_date", "-history_id").first()
+        last = _last_change(instance)
         user = last.history_user if last else None
         who = (user.get_full_name() or user.username) if user else _("Someone")
         when = date_format(timezone.localtime(last.history_date), "DATETIME_FORMAT") if last else "?"
@@ -43,6 +47,20 @@ class EditConflict(Exception):
             "when": when,
         }
         super().__init__(self.message)
+
+
+def _last_change(instance):
+    """The newest history row of `instance` or of one of its lines.
+
+    Closing an action item or cancelling a need makes its parent's open forms stale (`_touch`); the
+    one to name is who did that, recorded in the line's history, not the parent's last editor.
+    """
+    newest = "-history_date", "-history_id"
+    rows = [instance.history.select_related("history_user").order_by(*newest).first()]
+    for line_model, parent in LINE_MODELS.get(type(instance), []):
+        lines = line_model.history.filter(**{f"{parent}_id": instance.pk})
+        rows.append(lines.select_related("history_user").order_by(*newest).first())
+    return max((row for row in rows if row), key=lambda row: row.history_date, default=None)
 
 
 # --- inputs ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import datetime
 import uuid
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from needs import services
@@ -301,10 +302,15 @@ def test_a_meeting_form_opened_before_an_item_was_marked_done_is_refused(client,
         version=version,
         **{"actions-INITIAL_FORMS": "1"},
     )
-    client.post(f"/needs/meetings/actions/{item.pk}/close/", {"status": "done"})
+    closer = UserFactory(username="closer", first_name="Lena", last_name="Orlova", role="coordinator")
+    other = Client()
+    other.force_login(closer)
+    other.post(f"/needs/meetings/actions/{item.pk}/close/", {"status": "done"})
     response = client.post(f"/needs/meetings/{meeting.pk}/edit/", opened)
     assert response.status_code == 200
-    assert "after you opened it" in " ".join(response.context["form"].non_field_errors())
+    # The message names who made the form stale: whoever closed the item, not the meeting's author.
+    message = " ".join(response.context["form"].non_field_errors())
+    assert "Lena Orlova changed this record" in message and "after you opened it" in message
     item.refresh_from_db()
     assert (item.description, item.status) == ("Deliver stoves", "done")
 

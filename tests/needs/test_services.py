@@ -718,6 +718,17 @@ def test_stale_version_is_an_edit_conflict(coordinator, administrator, assessmen
     assert Assessment.objects.values_list("severity", "version").get() == (1, 4)
 
 
+def test_a_conflict_made_by_cancelling_a_need_names_who_cancelled_it(coordinator, administrator, assessment):
+    opened = Assessment.objects.get(pk=assessment.pk).version
+    services.need_set_status(by=administrator, need_id=assessment.needs.first().pk, status="cancelled")
+    with pytest.raises(EditConflict) as excinfo:
+        services.assessment_update(
+            by=coordinator, assessment_id=assessment.pk, data=edit_input(assessment, severity=2),
+            expected_version=opened,
+        )  # fmt: skip
+    assert excinfo.value.message.startswith(administrator.username)
+
+
 def test_assessment_delete_removes_it_and_its_needs_with_history(administrator, assessment):
     need_ids = list(assessment.needs.values_list("id", flat=True))
     services.assessment_delete(by=administrator, assessment_id=assessment.pk)
