@@ -463,11 +463,10 @@ def rebuild() -> RebuildResult:
             cursor.execute(f"CREATE TEMP TABLE fresh_transit AS {_transit_select()}")
             _build_closure(cursor)
             _sum_cargo_months(cursor)  # of the stored day × cargo rows: summed again below if they were wrong
-        cursor.execute(
-            f"""SELECT SUM(l0_rows), SUM(l0_same), SUM(day_rows), SUM(day_same),
-                       (SELECT COUNT(*) FROM {L0}), (SELECT COUNT(*) FROM {DAY}) FROM fresh_cells"""
-        )
-        fresh_l0, same_l0, fresh_day, same_day, stored_l0, stored_day = (int(v or 0) for v in cursor.fetchone())
+            cursor.execute(f"SELECT (SELECT COUNT(*) FROM {L0}), (SELECT COUNT(*) FROM {DAY})")
+            stored_l0, stored_day = cursor.fetchone()
+        cursor.execute("SELECT SUM(l0_rows), SUM(l0_same), SUM(day_rows), SUM(day_same) FROM fresh_cells")
+        fresh_l0, same_l0, fresh_day, same_day = (int(v or 0) for v in cursor.fetchone())
         # Keys are unique on both sides, so "every fresh row is stored as it is, and nothing else is"
         # is exactly: fresh = same = stored.
         if not fresh_l0 == same_l0 == stored_l0:
