@@ -187,6 +187,11 @@ class ActionItem(models.Model):
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_on is not None and self.due_on < timezone.localdate()
 
+    @property
+    def can_close(self) -> bool:
+        """Open, and its meeting has been held (an item cannot be done before the meeting that set it)."""
+        return self.status == self.Status.OPEN and self.meeting.held_on <= timezone.localdate()
+
 
 class Assessment(models.Model):
     """The state of infrastructure in one place (optionally one facility) for one sector, on a date."""

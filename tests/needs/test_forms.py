@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from needs import services
 from needs.models import ActionItem, Assessment, Meeting, Membership, Need, WorkingGroup
@@ -313,6 +314,21 @@ def test_a_meeting_form_opened_before_an_item_was_marked_done_is_refused(client,
     assert "Lena Orlova changed this record" in message and "after you opened it" in message
     item.refresh_from_db()
     assert (item.description, item.status) == ("Deliver stoves", "done")
+
+
+def test_items_of_a_meeting_not_yet_held_cannot_be_closed_until_its_day(client, coordinator, group, ministry):
+    held_on = timezone.localdate() + datetime.timedelta(days=3)
+    meeting = make_meeting(coordinator, group, held_on=held_on, actions=[("Deliver stoves", ministry, None)])
+    item = meeting.actions.get()
+    client.force_login(coordinator)
+    page = client.get(f"/needs/groups/{group.pk}/").content.decode()
+    assert f"/needs/meetings/actions/{item.pk}/close/" not in page  # no buttons that can only fail
+    assert "can be closed from" in page
+    response = client.post(f"/needs/meetings/actions/{item.pk}/close/", {"status": "done"}, follow=True)
+    errors = [str(m) for m in response.context["messages"]]
+    assert errors == [f"The meeting is on {date_format(held_on)}: its action items can be closed from that day."]
+    item.refresh_from_db()
+    assert (item.status, item.closed_on) == ("open", None)
 
 
 @pytest.mark.parametrize("status", ["done", "dropped"])
