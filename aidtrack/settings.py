@@ -159,8 +159,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "aidtrack"}}
 
-# Connections that read the records at once in a rebuild of the delivery totals (PostgreSQL; about
-# one per core the database can spare).
+# Connections that read the records at once in a rebuild of the delivery totals (PostgreSQL), besides
+# the rebuild's own, which works alongside them; about one per core the database can spare.
 TOTALS_REBUILD_CONNECTIONS = env.int("TOTALS_REBUILD_CONNECTIONS", default=2)
 if TOTALS_REBUILD_CONNECTIONS < 1:
     raise ImproperlyConfigured("TOTALS_REBUILD_CONNECTIONS must be 1 or more.")

@@ -452,13 +452,13 @@ def rebuild() -> RebuildResult:
     row only when that check finds it wrong. The area rows are built from
     the same pass, the cargo × month rows from the (right by then) day × cargo rows.
     """
-    result = RebuildResult(parts=_record_parts())
+    result, parts = RebuildResult(), _record_parts()  # asked before this function's own transaction begins
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_writers(cursor)
         rebuild_settings(cursor)
         for name in TEMPORARY:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        with _checking_records(cursor, result.parts):
+        with _checking_records(cursor, parts) as result.parts:
             # Meanwhile, on this connection, what does not depend on the check.
             cursor.execute(f"CREATE TEMP TABLE fresh_transit AS {_transit_select()}")
             _build_closure(cursor)
@@ -526,42 +526,44 @@ def _record_parts() -> int:
 
 
 @contextlib.contextmanager
-def _checking_records(cursor, parts: int) -> Iterator[None]:
+def _checking_records(cursor, parts: int) -> Iterator[int]:
     """fresh_cells: `_check_select` over every record, in `parts` ranges of delivered days at once.
 
     One connection per range runs the check in the snapshot of this transaction (exported, as
     pg_dump's parallel jobs do), so the parts together see exactly what one statement here would,
     while the block runs on this connection. Each part returns its month rows (a month may come
     from two ranges; everything that reads fresh_cells sums it by month). With one part the check
-    runs here, before the block.
+    runs here, before the block. Yields how many connections read the records.
     """
     if parts < 2:
         cursor.execute(f"CREATE TEMP TABLE fresh_cells AS {_check_select()}")
-        yield
+        yield 1
         return
     cursor.execute("SELECT pg_export_snapshot()")
     snapshot = cursor.fetchone()[0]
     cursor.execute(f"CREATE TEMP TABLE fresh_cells AS {_check_select()} WITH NO DATA")
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        checking = pool.map(partial(_check_day_range, snapshot), _day_ranges(cursor, parts))
-        yield
+    ranges = _day_ranges(cursor, parts)
+    with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+        checking = pool.map(partial(_check_day_range, snapshot), ranges)
+        yield len(ranges)
         checked = list(checking)
-    with cursor.cursor.copy("COPY fresh_cells FROM STDIN") as copy:  # psycopg's COPY, in the select's column order
+    # psycopg's COPY (Django has no wrapper for it), rows in the select's column order.
+    with cursor.cursor.copy("COPY fresh_cells FROM STDIN") as copy:
         for rows in checked:
             for row in rows:
                 copy.write_row(row)
 
 
 def _day_ranges(cursor, parts: int) -> list[tuple[datetime.date | None, datetime.date | None]]:
-    """`parts` ranges [from, to) of delivered days with about as many delivered shipments each."""
+    """Up to `parts` ranges [from, to) of delivered days with about as many delivered shipments each
+    (fewer when the days are too few to part)."""
     cursor.execute(
         """SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY delivered_on)
            FROM shipments_shipment WHERE status = 'delivered'""",
         [[i / parts for i in range(1, parts)]],
     )
-    bounds = cursor.fetchone()[0] or []
-    edges = [None, *bounds, None]
-    return list(itertools.pairwise(edges))
+    bounds = sorted(set(cursor.fetchone()[0] or []))
+    return list(itertools.pairwise([None, *bounds, None]))
 
 
 def _check_day_range(snapshot: str, days: tuple[datetime.date | None, datetime.date | None]) -> list[tuple]:
@@ -577,6 +579,12 @@ def _check_day_range(snapshot: str, days: tuple[datetime.date | None, datetime.d
         with own.cursor() as cursor:
             cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            # The rebuild's transaction holds its table locks already. Should a request for an
+            # exclusive lock (a migration's ALTER TABLE) queue between them and this connection's,
+            # this one would wait for it, it for the rebuild, and the rebuild for this: a deadlock
+            # PostgreSQL cannot see, since the last wait is in Python. Give up instead (pg_dump's
+            # parallel jobs take their locks with NOWAIT for the same reason).
+            cursor.execute("SET LOCAL lock_timeout = '10s'")
             rebuild_settings(cursor)
             # The parts are the parallelism: no extra worker processes per part.
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")

@@ -2,11 +2,12 @@
 
 import datetime
 import random
+import threading
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 
 from aidtrack.models import Location
@@ -375,6 +376,43 @@ def test_a_rebuild_of_its_own_reads_the_records_on_several_connections_and_misse
     assert result == totals.RebuildResult(deleted=len(damaged) + 1, inserted=len(damaged) + 2, parts=parts)
     assert_totals_match_records()
     assert totals.rebuild().changed == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_connections_that_check_the_records_share_the_rebuilds_snapshot(world, settings, monkeypatch):
+    """A delivery committed while a rebuild runs is left to the refresh its mark asks for: every part
+    checks the records as the rebuild saw them when it began checking, not a later state."""
+    require_postgres("the rebuild reads the records on several connections only on PostgreSQL")
+    settings.TOTALS_REBUILD_CONNECTIONS = 2
+    rng = random.Random(5)
+    while Shipment.objects.filter(status="delivered").count() < 8:
+        random_operation(rng, world)
+    totals.refresh()
+    check_day_range, checked, first = totals._check_day_range, [], threading.Lock()
+
+    def deliver_then_check(snapshot, days):
+        with first:  # the first part commits a delivery (on this thread's own connection) before checking
+            if not checked:
+                with totals.deferred_refresh(), transaction.atomic():
+                    services.shipment_create(
+                        by=world["by"],
+                        data=services.ShipmentInput(
+                            mode="road", consignor=world["org"], consignee=world["consignee"], origin=world["origin"],
+                            destination=world["destinations"][1], dispatched_on=datetime.date(2020, 11, 30),
+                            delivered_on=datetime.date(2020, 12, 1), lines=random_lines(rng, world),
+                        ),
+                    )  # fmt: skip
+                connection.close()
+            checked.append(days)
+        return check_day_range(snapshot, days)
+
+    monkeypatch.setattr(totals, "_check_day_range", deliver_then_check)
+    result = totals.rebuild()
+    assert len(checked) == result.parts == 2  # both parts ran on connections of their own
+    assert result.changed == 0  # neither saw the delivery committed after the snapshot
+    assert StaleCell.objects.count() == 1  # its mark waits for the refresh
+    totals.refresh()
+    assert_totals_match_records()
 
 
 @pytest.mark.django_db
