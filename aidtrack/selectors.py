@@ -1,5 +1,6 @@
 """Reads shared by pages and the API."""
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -30,3 +31,25 @@ def filter_by_location_subtree(queryset: QuerySet, field: str, location: Locatio
 
 def location_get_by_code(code: str) -> Location | None:
     return Location.objects.filter(code=code).first()
+
+
+def location_ancestor_chains(location_ids: list[int]) -> dict[int, list[int]]:
+    """For each location, its id and its ancestors' ids, from itself up to the top (one query)."""
+    if not location_ids:
+        return {}
+    marks = ", ".join(["%s"] * len(location_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH RECURSIVE up(start, id, parent_id, level) AS (
+                    SELECT id, id, parent_id, 0 FROM aidtrack_location WHERE id IN ({marks})
+                    UNION ALL
+                    SELECT up.start, l.id, l.parent_id, up.level + 1
+                    FROM up JOIN aidtrack_location l ON l.id = up.parent_id
+                ) SELECT start, id FROM up ORDER BY start, level""",
+            location_ids,
+        )
+        rows = cursor.fetchall()
+    chains: dict[int, list[int]] = {}
+    for start, location_id in rows:
+        chains.setdefault(start, []).append(location_id)
+    return chains

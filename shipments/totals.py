@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
+from aidtrack.selectors import location_ancestor_chains
+
 from .models import Shipment, StaleCell, StaleTransitCell, TotalsState
 
 log = logging.getLogger(__name__)
@@ -221,18 +223,20 @@ def _refresh_cells(claimed: list[tuple]) -> None:
         cargo_months |= _cargo_months_of_cells(cursor, in_batch, ids)
         _recompute_cargo_months(cursor, sorted(cargo_months))
 
-        # The month × mode × area rows above each cell, deepest areas first: each is recomputed from
-        # its children's rows and its own day rows, so the work does not grow with the data.
+        # The month × mode × area rows above each cell, a level of the location tree at a time from
+        # the deepest: each row is recomputed from its children's rows and its own day rows, so the
+        # work does not grow with the data, and the statements not with the number of areas.
         months_modes_by_dest: dict[int, set[tuple[datetime.date, str]]] = {}
         for _, day, mode, dest in claimed:
             months_modes_by_dest.setdefault(dest, set()).add((day.replace(day=1), mode))
-        affected: dict[tuple[datetime.date, str, int], int] = {}
-        for dest, chain in _ancestor_chains(cursor, list(months_modes_by_dest)).items():
+        by_depth: dict[int, set[tuple[datetime.date, str, int]]] = {}
+        for dest, chain in location_ancestor_chains(list(months_modes_by_dest)).items():
             for depth, area in enumerate(reversed(chain)):
-                for month, mode in months_modes_by_dest[dest]:
-                    affected[(month, mode, area)] = depth
-        for (month, mode, area), depth in sorted(affected.items(), key=lambda item: -item[1]):
-            _recompute_area_month(cursor, month, mode, area, depth)
+                by_depth.setdefault(depth, set()).update(
+                    (month, mode, area) for month, mode in months_modes_by_dest[dest]
+                )
+        for depth in sorted(by_depth, reverse=True):
+            _recompute_area_months(cursor, sorted(by_depth[depth]), depth)
 
 
 def _cargo_months_of_cells(cursor, in_batch: str, ids: list[int]) -> set[tuple[datetime.date, str, int]]:
@@ -308,41 +312,34 @@ def _refresh_transit(ids: list[int]) -> None:
         )
 
 
-def _ancestor_chains(cursor, location_ids: list[int]) -> dict[int, list[int]]:
-    """For each location, its id and its ancestors' ids, from itself up to the top."""
-    marks = ", ".join(["%s"] * len(location_ids))
-    cursor.execute(
-        f"""WITH RECURSIVE up(start, id, parent_id, level) AS (
-                SELECT id, id, parent_id, 0 FROM {LOC} WHERE id IN ({marks})
-                UNION ALL
-                SELECT up.start, l.id, l.parent_id, up.level + 1 FROM up JOIN {LOC} l ON l.id = up.parent_id
-            ) SELECT start, id FROM up ORDER BY start, level""",
-        location_ids,
-    )
-    chains: dict[int, list[int]] = {}
-    for start, area in cursor.fetchall():
-        chains.setdefault(start, []).append(area)
-    return chains
-
-
 def _next_month(month: datetime.date) -> datetime.date:
     return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-def _recompute_area_month(cursor, month: datetime.date, mode: str, area: int, depth: int) -> None:
-    end = _next_month(month)
-    cursor.execute(f"DELETE FROM {AREA} WHERE area_id = %s AND month = %s AND mode = %s", [area, month, mode])
-    cursor.execute(
-        f"""INSERT INTO {AREA} ({AREA_COLUMNS})
-            SELECT %s, %s, %s, %s, SUM(t), SUM(lost), SUM(n) FROM (
-                SELECT tonnes_delivered AS t, tonnes_lost AS lost, shipments AS n
-                FROM {AREA} WHERE month = %s AND mode = %s AND area_id IN (SELECT id FROM {LOC} WHERE parent_id = %s)
-                UNION ALL
-                SELECT tonnes_delivered, tonnes_lost, shipments
-                FROM {DAY} WHERE destination_id = %s AND mode = %s AND day >= %s AND day < %s
-            ) AS parts HAVING COUNT(*) > 0""",
-        [month, mode, area, depth, month, mode, area, area, mode, month, end],
-    )
+def _recompute_area_months(cursor, areas: list[tuple[datetime.date, str, int]], depth: int, chunk: int = 100) -> None:
+    """Recount month × mode × area rows of one depth from their children's rows and their own day rows
+    (the children's rows must be right already: the caller goes up the tree)."""
+    for start in range(0, len(areas), chunk):
+        part = areas[start : start + chunk]
+        rows = " OR ".join(["(area_id = %s AND month = %s AND mode = %s)"] * len(part))
+        cursor.execute(
+            f"DELETE FROM {AREA} WHERE {rows}", [v for month, mode, area in part for v in (area, month, mode)]
+        )
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(part))
+        cursor.execute(
+            f"""INSERT INTO {AREA} ({AREA_COLUMNS})
+                WITH wanted(month, mode, area_id, next_month) AS (VALUES {values}),
+                parts(month, mode, area_id, t, lost, n) AS (
+                    SELECT w.month, w.mode, w.area_id, a.tonnes_delivered, a.tonnes_lost, a.shipments
+                    FROM wanted w JOIN {LOC} child ON child.parent_id = w.area_id
+                    JOIN {AREA} a ON a.area_id = child.id AND a.month = w.month AND a.mode = w.mode
+                    UNION ALL
+                    SELECT w.month, w.mode, w.area_id, d.tonnes_delivered, d.tonnes_lost, d.shipments
+                    FROM wanted w JOIN {DAY} d ON d.destination_id = w.area_id AND d.mode = w.mode
+                        AND d.day >= w.month AND d.day < w.next_month)
+                SELECT month, mode, area_id, %s, SUM(t), SUM(lost), SUM(n) FROM parts GROUP BY month, mode, area_id""",
+            [v for month, mode, area in part for v in (month, mode, area, _next_month(month))] + [depth],
+        )
 
 
 # --- Rebuild --------------------------------------------------------------------------------------

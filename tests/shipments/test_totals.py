@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from aidtrack.models import Location
 from shipments import services, totals
@@ -442,6 +443,31 @@ def test_rebuild_rewrites_exactly_the_damaged_rows(world, damage):
     assert (result.deleted, result.inserted) == expected
     assert_totals_match_records()
     assert totals.rebuild().changed == 0
+
+
+@pytest.mark.django_db
+def test_a_refresh_costs_the_same_statements_for_few_or_many_places(world):
+    """The area rows above the changed cells are recounted a tree level at a time, not one by one."""
+
+    def deliver_to(destinations) -> int:
+        for i, destination in enumerate(destinations):
+            day = datetime.date(2020, 11, 2 + i)
+            services.shipment_create(by=world["by"], data=services.ShipmentInput(
+                mode="road", consignor=world["org"], consignee=world["consignee"], origin=world["origin"],
+                destination=destination, dispatched_on=day, delivered_on=day,
+                lines=[services.LineInput(world["cargo"][i % 4], Decimal(1), Decimal("1.5"))],
+            ))  # fmt: skip
+        with CaptureQueriesContext(connection) as ctx:
+            totals.refresh()
+        assert_totals_match_records()
+        return len(ctx.captured_queries)
+
+    # The deepest place (the site, four levels down) in both, so the levels are the same.
+    site = world["destinations"][-2]
+    deliver_to([site])  # the first refresh also creates the totals' state row
+    few = deliver_to([site])
+    many = deliver_to([site, *world["destinations"][1:-2], world["destinations"][-1]])  # 8 places, 8 areas more
+    assert few == many
 
 
 @pytest.mark.django_db
