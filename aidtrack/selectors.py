@@ -6,6 +6,8 @@ from django.db.models.expressions import RawSQL
 
 from .models import Location
 
+MAX_LOCATION_DEPTH = 32  # far deeper than any administrative hierarchy
+
 # Walks the hierarchy in the database (one query, any depth), so it stays right however the
 # locations were written: admin, migrations or load_demo.
 _SUBTREE_SQL = """
@@ -34,7 +36,10 @@ def location_get_by_code(code: str) -> Location | None:
 
 
 def location_ancestor_chains(location_ids: list[int]) -> dict[int, list[int]]:
-    """For each location, its id and its ancestors' ids, from itself up to the top (one query)."""
+    """For each location, its id and its ancestors' ids, from itself up to the top (one query).
+
+    The walk stops after MAX_LOCATION_DEPTH steps, so parents edited into a loop cannot hang it.
+    """
     if not location_ids:
         return {}
     marks = ", ".join(["%s"] * len(location_ids))
@@ -44,9 +49,9 @@ def location_ancestor_chains(location_ids: list[int]) -> dict[int, list[int]]:
                     SELECT id, id, parent_id, 0 FROM aidtrack_location WHERE id IN ({marks})
                     UNION ALL
                     SELECT up.start, l.id, l.parent_id, up.level + 1
-                    FROM up JOIN aidtrack_location l ON l.id = up.parent_id
+                    FROM up JOIN aidtrack_location l ON l.id = up.parent_id WHERE up.level < %s
                 ) SELECT start, id FROM up ORDER BY start, level""",
-            location_ids,
+            [*location_ids, MAX_LOCATION_DEPTH],
         )
         rows = cursor.fetchall()
     chains: dict[int, list[int]] = {}

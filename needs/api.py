@@ -122,14 +122,15 @@ class CoverageView(APIView):
         params.is_valid(raise_exception=True)
         query = params.to_query()
         rows = coverage.coverage_rows(query)
+        cover = coverage.allocated_cover(rows)  # both rollups count each delivery once, the same way
         as_of, pending = totals_freshness()
         body = CoverageSerializer(
             {
                 "as_of": as_of,
                 "pending_changes": pending,
                 "results": rows,
-                "by_region": coverage.coverage_by_region(rows),
-                "by_sector": coverage.coverage_by_sector(query, rows),
+                "by_region": coverage.coverage_by_region(rows, cover),
+                "by_sector": coverage.coverage_by_sector(query, rows, cover),
             }
         ).data
         response = Response(body)

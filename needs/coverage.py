@@ -33,7 +33,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_date
 
 from aidtrack.models import Location
-from aidtrack.selectors import location_subtree_ids
+from aidtrack.selectors import location_ancestor_chains, location_subtree_ids
 from shipments.models import CargoType
 
 from .models import Need, Sector
@@ -284,16 +284,11 @@ def allocated_cover(rows: list[CoverageRow]) -> dict[tuple[int, int], Decimal]:
     up to its need. (A lower row may have counted deliveries from before the upper row's date; the
     upper row then gets less, never more, than it could.)
     """
-    parents = dict(Location.objects.values_list("id", "parent_id"))
-
-    def ancestors(location_id: int) -> list[int]:
-        chain, parent = [], parents.get(location_id)
-        while parent is not None and parent not in chain:
-            chain.append(parent)
-            parent = parents.get(parent)
-        return chain
-
-    chains = {row.location_id: ancestors(row.location_id) for row in rows}
+    # Each place's ancestors, without itself (and without repeats, should parents have been edited into a loop).
+    chains = {
+        place: [a for a in dict.fromkeys(chain[1:]) if a != place]
+        for place, chain in location_ancestor_chains(sorted({row.location_id for row in rows})).items()
+    }
     pairs = {(row.location_id, row.cargo_type_id) for row in rows}
     taken_below: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     cover = {}
@@ -306,21 +301,29 @@ def allocated_cover(rows: list[CoverageRow]) -> dict[tuple[int, int], Decimal]:
     return cover
 
 
-def coverage_by_region(rows: list[CoverageRow]) -> list[Rollup]:
-    """Per region (of the assessed place) × cargo type; places outside any region under key None (1 query)."""
-    cover = allocated_cover(rows)
+def coverage_by_region(rows: list[CoverageRow], cover: dict[tuple[int, int], Decimal] | None = None) -> list[Rollup]:
+    """Per region (of the assessed place) × cargo type; places outside any region under key None.
+
+    `cover`: allocated_cover(rows) if the caller has it, else computed here (1 query).
+    """
+    cover = allocated_cover(rows) if cover is None else cover
     return _rollup(
         (row.region_code, row.region_name, row, row.needed, cover[(row.location_id, row.cargo_type_id)]) for row in rows
     )
 
 
-def coverage_by_sector(query: CoverageQuery = CoverageQuery(), rows: list[CoverageRow] | None = None) -> list[Rollup]:
+def coverage_by_sector(
+    query: CoverageQuery = CoverageQuery(),
+    rows: list[CoverageRow] | None = None,
+    cover: dict[tuple[int, int], Decimal] | None = None,
+) -> list[Rollup]:
     """Per sector × cargo type: each open need counts its quantity and its row's covered part (as a share).
 
-    `rows`: the coverage rows of `query` if the caller has them (2 queries), else computed here (3).
+    `rows` (the coverage rows of `query`) and `cover` (their allocated_cover) if the caller has them
+    (1 query), else computed here (up to 3).
     """
     rows = coverage_rows(query) if rows is None else rows
-    cover = allocated_cover(rows)
+    cover = allocated_cover(rows) if cover is None else cover
     rows = {(r.location_id, r.cargo_type_id): r for r in rows}
     needs = (
         Need.objects.filter(status=Need.Status.OPEN)

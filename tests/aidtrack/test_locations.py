@@ -1,7 +1,7 @@
 import pytest
 
 from aidtrack.models import Location
-from aidtrack.selectors import filter_by_location_subtree
+from aidtrack.selectors import MAX_LOCATION_DEPTH, filter_by_location_subtree, location_ancestor_chains
 from tests.factories import LocationFactory
 
 
@@ -52,3 +52,21 @@ def test_location_code_is_unique(db):
     LocationFactory(code="DUP")
     with pytest.raises(IntegrityError):
         Location.objects.create(code="DUP", name="again", level="site")
+
+
+def test_ancestor_chains_go_from_each_place_to_the_top_in_one_query(tree, django_assert_num_queries):
+    t = {name: loc.pk for name, loc in tree.items() if isinstance(loc, Location)}
+    with django_assert_num_queries(1):
+        chains = location_ancestor_chains([t["site"], t["other_district"], t["elsewhere"]])
+    assert chains == {
+        t["site"]: [t["site"], t["town"], t["district"], t["region"]],
+        t["other_district"]: [t["other_district"], t["region"]],
+        t["elsewhere"]: [t["elsewhere"]],
+    }
+
+
+def test_ancestor_chains_stop_on_parents_edited_into_a_loop(tree):
+    # The database refuses a place as its own parent, not a longer loop (an admin edit could make one).
+    Location.objects.filter(pk=tree["region"].pk).update(parent=tree["town"])
+    chain = location_ancestor_chains([tree["site"].pk])[tree["site"].pk]
+    assert len(chain) == MAX_LOCATION_DEPTH + 1
