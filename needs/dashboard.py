@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
+from aidtrack.forms import FilterForm
 from aidtrack.models import Location
 
 from . import coverage, selectors
@@ -21,26 +22,23 @@ COVERAGE_ROWS = 100  # the largest gaps; the CSV export has them all
 OVERDUE_ITEMS = 20
 
 
-class NeedsDashboardForm(forms.Form):
+class NeedsDashboardForm(FilterForm):
     location = forms.ModelChoiceField(
         label=_("Region or place"),
         queryset=Location.objects.exclude(level=Location.Level.SITE).order_by("code"),
         to_field_name="code",
         required=False,
         empty_label=_("Everywhere"),
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     sector = forms.ChoiceField(
         label=_("Sector"),
         choices=[("", _("All sectors")), *Sector.choices],
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     priority = forms.ChoiceField(
         label=_("Priority"),
         choices=[("", _("Any priority")), *Need.Priority.choices],
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
 
     def filters(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from aidtrack.forms import FilterForm
 from aidtrack.models import Location
 from aidtrack.selectors import filter_by_location_subtree
 from shipments.models import CargoType
@@ -28,6 +29,7 @@ class AssessmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Assessment
+        form = FilterForm
         fields = ["location", "sector", "condition", "working_group", "date_from", "date_to"]
 
     def in_location(self, queryset, name, value):
@@ -55,6 +57,7 @@ class NeedFilter(django_filters.FilterSet):
 
     class Meta:
         model = Need
+        form = FilterForm
         fields = ["location", "sector", "cargo_type", "priority", "status", "coverage"]
 
     def in_location(self, queryset, name, value):
@@ -74,4 +77,5 @@ class MeetingFilter(django_filters.FilterSet):
 
     class Meta:
         model = Meeting
+        form = FilterForm
         fields = ["working_group", "kind", "date_from", "date_to"]

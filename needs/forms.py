@@ -7,12 +7,8 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aidtrack.forms import DATE_WIDGET, BootstrapMixin
 from aidtrack.models import Location, Organisation
-from shipments.forms import DATE_WIDGET, BootstrapMixin
-from shipments.forms import apply_service_errors as apply_service_errors  # errors by field and line, shared
-from shipments.forms import kept_line_forms as kept_line_forms  # the same rule for need lines and action items
-from shipments.forms import posted_lines as posted_lines
-from shipments.forms import style_filter_form as style_filter_form  # the "Add a line" post-back, shared
 from shipments.models import CargoType
 
 from . import services

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from aidtrack.forms import apply_service_errors, kept_line_forms, posted_lines
+
 from . import access, coverage, forms, selectors, services
 from .filters import AssessmentFilter, NeedFilter
 from .models import ActionItem, Assessment, Meeting, Membership, WorkingGroup
@@ -39,7 +41,7 @@ def _page(request: HttpRequest, queryset):
 
 
 def _line_formset(request: HttpRequest, formset_class, prefix: str, initial=None):
-    return formset_class(forms.posted_lines(request, prefix), initial=initial, prefix=prefix)
+    return formset_class(posted_lines(request, prefix), initial=initial, prefix=prefix)
 
 
 def _save_with_lines(request: HttpRequest, form, formset, prefix: str, save):
@@ -49,11 +51,11 @@ def _save_with_lines(request: HttpRequest, form, formset, prefix: str, save):
     """
     if "add_line" in request.POST or not (form.is_valid() & formset.is_valid()):
         return None
-    line_forms = forms.kept_line_forms(formset)
+    line_forms = kept_line_forms(formset)
     try:
         return save([line_form.to_input() for line_form in line_forms])
     except ValidationError as error:
-        forms.apply_service_errors(error, form, line_forms, prefix)
+        apply_service_errors(error, form, line_forms, prefix)
     except services.EditConflict as conflict:
         form.add_error(None, conflict.message)
     return None
@@ -66,7 +68,7 @@ def _save_form(form, save):
     try:
         return save()
     except ValidationError as error:
-        forms.apply_service_errors(error, form)
+        apply_service_errors(error, form)
     except services.EditConflict as conflict:
         form.add_error(None, conflict.message)
     return None
@@ -248,7 +250,6 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
     _require_view_needs(request.user)
     queryset = selectors.assessment_list()
     filterset = AssessmentFilter(request.GET, queryset=queryset)
-    forms.style_filter_form(filterset.form)
     page, query = _page(request, filterset.qs)
     return render(
         request,
@@ -315,7 +316,6 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def need_list(request: HttpRequest) -> HttpResponse:
     _require_view_needs(request.user)
     filterset = NeedFilter(request.GET, queryset=selectors.need_list())
-    forms.style_filter_form(filterset.form)
     page, query = _page(request, filterset.qs)
     where = filterset.form.cleaned_data if filterset.form.is_valid() else {}
     # Only the rows the filter can show: the same place and cargo type (one query either way).

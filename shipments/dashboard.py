@@ -13,6 +13,7 @@ from django import forms
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from aidtrack.forms import FilterForm
 from aidtrack.models import Location
 from aidtrack.selectors import filter_by_location_subtree
 
@@ -20,23 +21,21 @@ from .models import Shipment
 from .selectors import with_line_totals
 from .totals_selectors import TotalsAnswer, TotalsQuery, delivery_totals, totals_results
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d")
 # The groupings the charts and CSV links ask /api/v1/totals/ for, by the name the page uses.
 API_QUESTIONS = {"mode_week": "mode,week", "cargo_type": "cargo_type", "destination": "destination"}
 TOP_DESTINATIONS = 10
 LATEST_DELIVERIES = 10
 
 
-class OverviewFilterForm(forms.Form):
-    date_from = forms.DateField(label=_("Delivered from"), required=False, widget=DATE_INPUT)
-    date_to = forms.DateField(label=_("Delivered to"), required=False, widget=DATE_INPUT)
+class OverviewFilterForm(FilterForm):
+    date_from = forms.DateField(label=_("Delivered from"), required=False)
+    date_to = forms.DateField(label=_("Delivered to"), required=False)
     region = forms.ModelChoiceField(
         label=_("Region"),
         queryset=Location.objects.filter(level=Location.Level.REGION).order_by("name"),
         to_field_name="code",
         required=False,
         empty_label=_("All regions"),
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
 
     def clean(self):

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from aidtrack.forms import FilterForm
 from aidtrack.models import Location
 from aidtrack.selectors import filter_by_location_subtree
 
@@ -43,6 +44,7 @@ class ShipmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Shipment
+        form = FilterForm
         fields = ["q", "mode", "status", "cargo_type", "destination", "date_from", "date_to"]
 
     def search(self, queryset, name, value):

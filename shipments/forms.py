@@ -7,33 +7,11 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aidtrack.forms import DATE_WIDGET, BootstrapMixin
 from aidtrack.models import Location, Organisation
 
 from . import access, services
 from .models import CargoLine, CargoType, Shipment
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class BootstrapMixin:
-    """Bootstrap classes on every widget, and `is-invalid` on fields with errors."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.HiddenInput | forms.CheckboxInput):
-                continue
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                self.fields[name].widget.attrs["class"] = (
-                    self.fields[name].widget.attrs.get("class", "") + " is-invalid"
-                )
 
 
 class ShipmentForm(BootstrapMixin, forms.Form):
@@ -125,53 +103,6 @@ def line_initial(shipment: Shipment) -> list[dict]:
         {"id": line.pk, "cargo_type": line.cargo_type_id, "quantity": line.quantity, "tonnes": line.tonnes}
         for line in shipment.lines.order_by("id")
     ]
-
-
-def kept_line_forms(formset) -> list[CargoLineForm]:
-    """The line forms that make up the shipment: existing or filled in, and not marked for removal."""
-    return [
-        form
-        for form in formset.forms
-        if not form.cleaned_data.get("DELETE") and (form.cleaned_data.get("id") or form.has_changed())
-    ]
-
-
-def style_filter_form(form) -> None:
-    """Small Bootstrap controls for a list's filter form (django-filter builds plain widgets)."""
-    for field in form.fields.values():
-        small = (
-            "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
-        )
-        field.widget.attrs["class"] = small
-
-
-def posted_lines(request, prefix: str = LINES_PREFIX):
-    """The POST data for a formset of lines; None on GET. Without JavaScript, "Add a line" posts the
-    form back: its data then asks for one more blank line (a tampered count is left to the formset
-    to refuse)."""
-    data = request.POST if request.method == "POST" else None
-    if data is not None and "add_line" in data:
-        count = data.get(f"{prefix}-TOTAL_FORMS", "0")
-        if count.isdigit():
-            data = data.copy()
-            data[f"{prefix}-TOTAL_FORMS"] = str(int(count) + 1)
-    return data
-
-
-def apply_service_errors(error, form, line_forms=(), prefix: str | None = LINES_PREFIX) -> None:
-    """Put a service's ValidationError next to the field or the line (`<prefix>-<i>-<field>`) it names."""
-    for key, messages in error.message_dict.items():
-        target, field = form, key
-        if prefix and key.startswith(f"{prefix}-"):
-            _, index, field = key.split("-", 2)
-            if int(index) >= len(line_forms):  # a line the posted form did not show: say it on top
-                target, field = form, None
-            else:
-                target = line_forms[int(index)]
-        if field not in target.fields:
-            field = None
-        for message in messages:
-            target.add_error(field, message)
 
 
 class DispatchForm(BootstrapMixin, forms.Form):

@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from aidtrack.forms import apply_service_errors, kept_line_forms, posted_lines
+
 from . import access, forms, selectors, services
 from .filters import ShipmentFilter
 
@@ -18,7 +20,6 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     if not access.can_view_shipments(request.user):
         raise PermissionDenied
     filterset = ShipmentFilter(request.GET, queryset=selectors.shipment_list(access.shipments_visible_to(request.user)))
-    forms.style_filter_form(filterset.form)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -35,18 +36,18 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _line_formset(request, initial=None):
-    return forms.CargoLineFormSet(forms.posted_lines(request), initial=initial, prefix=forms.LINES_PREFIX)
+    return forms.CargoLineFormSet(posted_lines(request, forms.LINES_PREFIX), initial=initial, prefix=forms.LINES_PREFIX)
 
 
 def _save_shipment(request, form, formset, save) -> HttpResponse | None:
     """Validate form and lines, call the service; the response on success, None to show the form again."""
     if "add_line" in request.POST or not (form.is_valid() & formset.is_valid()):
         return None
-    line_forms = forms.kept_line_forms(formset)
+    line_forms = kept_line_forms(formset)
     try:
         shipment = save(form.to_input([f.to_input() for f in line_forms]))
     except ValidationError as error:
-        forms.apply_service_errors(error, form, line_forms)
+        apply_service_errors(error, form, line_forms, forms.LINES_PREFIX)
         return None
     except services.EditConflict as conflict:
         form.add_error(None, conflict.message)
@@ -122,7 +123,7 @@ def _action(request, pk, form_class, template, run, success_message):
         try:
             run(shipment, form.cleaned_data)
         except ValidationError as error:
-            forms.apply_service_errors(error, form, [])
+            apply_service_errors(error, form)
         except services.EditConflict as conflict:
             form.add_error(None, conflict.message)
         else:
@@ -181,7 +182,7 @@ def shipment_receive(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_version=form.cleaned_data["version"],
             )
         except ValidationError as error:
-            forms.apply_service_errors(error, form, formset.forms)
+            apply_service_errors(error, form, formset.forms, forms.LINES_PREFIX)
         except services.EditConflict as conflict:
             form.add_error(None, conflict.message)
         else:
