@@ -366,15 +366,19 @@ def test_a_rebuild_of_its_own_reads_the_records_on_several_connections_and_misse
     assert any(start is not None and start.day > 1 for start, _ in ranges)  # a month cut between two ranges
     assert totals.rebuild() == totals.RebuildResult(parts=parts)  # right totals: nothing changed
 
-    # A wrong row on the first and last delivered days and on each range's first day.
-    damaged = {days[0], days[-1], *(start for start, _ in ranges if start is not None)}
-    for day in damaged:
-        row = DeliveryTotal.objects.filter(day=day).first()
-        DeliveryTotal.objects.filter(pk=row.pk).update(shipments=F("shipments") + 1)
-    DeliveryDayTotal.objects.filter(pk=DeliveryDayTotal.objects.get(day=days[-1]).pk).update(tonnes_lost=7)
+    # One wrong row at a time, in each range in turn (its first and its last day), so that a range
+    # whose check missed it would leave it unrepaired: no other range's finding triggers the repair.
+    for start, end in ranges:
+        in_range = [day for day in days if (start is None or start <= day) and (end is None or day < end)]
+        for table, day, change in [
+            (DeliveryTotal, in_range[0], {"shipments": F("shipments") + 1}),
+            (DeliveryDayTotal, in_range[-1], {"tonnes_lost": F("tonnes_lost") + 1}),
+        ]:
+            table.objects.filter(pk=table.objects.filter(day=day).first().pk).update(**change)
+            assert totals.rebuild() == totals.RebuildResult(deleted=1, inserted=1, parts=parts), (start, table, day)
+            assert_totals_match_records()
     DeliveryAreaMonthTotal.objects.filter(pk=DeliveryAreaMonthTotal.objects.first().pk).delete()
-    result = totals.rebuild()
-    assert result == totals.RebuildResult(deleted=len(damaged) + 1, inserted=len(damaged) + 2, parts=parts)
+    assert totals.rebuild() == totals.RebuildResult(deleted=0, inserted=1, parts=parts)
     assert_totals_match_records()
     assert totals.rebuild().changed == 0
 
