@@ -1,6 +1,9 @@
 """Form pieces every app's pages share: Bootstrap styling, filter forms, forms with lines, service errors."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+
+from .history import EditConflict
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -82,3 +85,15 @@ def apply_service_errors(error, form, line_forms=(), prefix: str | None = None) 
             field = None
         for message in messages:
             target.add_error(field, message)
+
+
+def call_service(save, form, line_forms=(), prefix: str | None = None):
+    """What `save()` (a service call) returns; or None, with its refusals put on `form`: errors by field
+    and line (`apply_service_errors`), an edit conflict on top of the form."""
+    try:
+        return save()
+    except ValidationError as error:
+        apply_service_errors(error, form, line_forms, prefix)
+    except EditConflict as conflict:
+        form.add_error(None, conflict.message)
+    return None

@@ -7,7 +7,45 @@ the same object, then all entries are merged newest first and their values label
 
 from collections.abc import Callable, Iterable, Sequence
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+def last_change(instance, lines: Sequence[tuple[type, str]] = ()):
+    """The newest history record of `instance` or of one of its lines, None if it has none.
+
+    `lines`: (line model, the field naming `instance`). A line changed on its own (an action item
+    closed, a need cancelled) counts: it is the change that made the record's open forms stale.
+    """
+    newest = "-history_date", "-history_id"
+    records = [instance.history.select_related("history_user").order_by(*newest).first()]
+    for line_model, parent in lines:
+        of_lines = line_model.history.filter(**{f"{parent}_id": instance.pk}).select_related("history_user")
+        records.append(of_lines.order_by(*newest).first())
+    return max((r for r in records if r is not None), key=lambda r: r.history_date, default=None)
+
+
+class EditConflict(Exception):
+    """The record changed since the caller read it; nothing was written.
+
+    Says who changed it last and when (`last_change` of the record and its `lines`). Views put the
+    message on the form, the API answers 409 with it.
+    """
+
+    text = gettext_lazy("%(who)s changed this record at %(when)s, after you opened it. Reload to see the changes.")
+
+    def __init__(self, instance, lines: Sequence[tuple[type, str]] = ()):
+        last = last_change(instance, lines)
+        user = last.history_user if last else None
+        self.changed_by = (user.get_full_name() or user.username) if user else None
+        self.changed_at = timezone.localtime(last.history_date) if last else None
+        self.message = self.text % {
+            "who": self.changed_by or _("Someone"),
+            "when": date_format(self.changed_at, "DATETIME_FORMAT") if self.changed_at else "?",
+        }
+        super().__init__(self.message)
 
 
 def changes(

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from aidtrack.history import EditConflict
 from aidtrack.models import Location, Organisation
 from shipments.models import CargoType
 
@@ -30,37 +31,8 @@ MAX_PEOPLE = 2_147_483_647  # the largest number the people_affected column hold
 Errors = dict[str, list[str]]
 
 
-# The lines changed outside their parent's form, and the field naming the parent.
+# The lines changed outside their parent's form, and the field naming the parent (see EditConflict).
 LINE_MODELS = {Meeting: [(ActionItem, "meeting")], Assessment: [(Need, "assessment")]}
-
-
-class EditConflict(Exception):
-    """The record changed since the caller read it; nothing was written."""
-
-    def __init__(self, instance):
-        last = _last_change(instance)
-        user = last.history_user if last else None
-        who = (user.get_full_name() or user.username) if user else _("Someone")
-        when = date_format(timezone.localtime(last.history_date), "DATETIME_FORMAT") if last else "?"
-        self.message = _("%(who)s changed this record at %(when)s, after you opened it. Reload to see the changes.") % {
-            "who": who,
-            "when": when,
-        }
-        super().__init__(self.message)
-
-
-def _last_change(instance):
-    """The newest history row of `instance` or of one of its lines.
-
-    Closing an action item or cancelling a need makes its parent's open forms stale (`_touch`); the
-    one to name is who did that, recorded in the line's history, not the parent's last editor.
-    """
-    newest = "-history_date", "-history_id"
-    rows = [instance.history.select_related("history_user").order_by(*newest).first()]
-    for line_model, parent in LINE_MODELS.get(type(instance), []):
-        lines = line_model.history.filter(**{f"{parent}_id": instance.pk})
-        rows.append(lines.select_related("history_user").order_by(*newest).first())
-    return max((row for row in rows if row), key=lambda row: row.history_date, default=None)
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -182,7 +154,7 @@ def _touch(parent) -> None:
 
 def _check_version(instance, expected_version: int | None) -> None:
     if expected_version is not None and instance.version != expected_version:
-        raise EditConflict(instance)
+        raise EditConflict(instance, LINE_MODELS.get(type(instance), ()))
 
 
 def _trimmed(data, *names: str):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from aidtrack.forms import apply_service_errors, kept_line_forms, posted_lines
+from aidtrack.forms import call_service, kept_line_forms, posted_lines
 
 from . import access, coverage, forms, selectors, services
 from .filters import AssessmentFilter, NeedFilter
@@ -52,26 +52,12 @@ def _save_with_lines(request: HttpRequest, form, formset, prefix: str, save):
     if "add_line" in request.POST or not (form.is_valid() & formset.is_valid()):
         return None
     line_forms = kept_line_forms(formset)
-    try:
-        return save([line_form.to_input() for line_form in line_forms])
-    except ValidationError as error:
-        apply_service_errors(error, form, line_forms, prefix)
-    except services.EditConflict as conflict:
-        form.add_error(None, conflict.message)
-    return None
+    return call_service(lambda: save([line_form.to_input() for line_form in line_forms]), form, line_forms, prefix)
 
 
 def _save_form(form, save):
     """Validate `form` and call `save()`; what it saved, or None with the service's errors on the form."""
-    if not form.is_valid():
-        return None
-    try:
-        return save()
-    except ValidationError as error:
-        apply_service_errors(error, form)
-    except services.EditConflict as conflict:
-        form.add_error(None, conflict.message)
-    return None
+    return call_service(save, form) if form.is_valid() else None
 
 
 # --- working groups -------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from aidtrack import roles
+from aidtrack import history, roles
 from aidtrack.models import Location, Organisation
 
 from . import totals
@@ -29,21 +29,13 @@ from .models import CargoLine, CargoType, ReferenceCounter, Shipment
 NON_FIELD = "__all__"
 
 
-class EditConflict(Exception):
-    """The shipment changed since the caller read it; nothing was written."""
+class EditConflict(history.EditConflict):
+    """The shipment changed since the caller read it (its lines included); nothing was written."""
+
+    text = gettext_lazy("%(who)s changed this shipment at %(when)s, after you opened it. Reload to see the changes.")
 
     def __init__(self, shipment: Shipment):
-        last = shipment.history.select_related("history_user").order_by("-history_date", "-history_id").first()
-        who = (last.history_user.get_full_name() or last.history_user.username) if last and last.history_user else None
-        when = timezone.localtime(last.history_date) if last else None
-        self.changed_by, self.changed_at = who, when
-        self.message = _(
-            "%(who)s changed this shipment at %(when)s, after you opened it. Reload to see the changes."
-        ) % {
-            "who": who or _("Someone"),
-            "when": date_format(when, "DATETIME_FORMAT") if when else "?",
-        }
-        super().__init__(self.message)
+        super().__init__(shipment, [(CargoLine, "shipment")])
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,14 @@
 """Shipment pages: permission, form, service, redirect after POST."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from aidtrack.forms import apply_service_errors, kept_line_forms, posted_lines
+from aidtrack.forms import call_service, kept_line_forms, posted_lines
 
 from . import access, forms, selectors, services
 from .filters import ShipmentFilter
@@ -44,15 +44,10 @@ def _save_shipment(request, form, formset, save) -> HttpResponse | None:
     if "add_line" in request.POST or not (form.is_valid() & formset.is_valid()):
         return None
     line_forms = kept_line_forms(formset)
-    try:
-        shipment = save(form.to_input([f.to_input() for f in line_forms]))
-    except ValidationError as error:
-        apply_service_errors(error, form, line_forms, forms.LINES_PREFIX)
-        return None
-    except services.EditConflict as conflict:
-        form.add_error(None, conflict.message)
-        return None
-    return redirect("shipments:detail", shipment.pk)
+    shipment = call_service(
+        lambda: save(form.to_input([f.to_input() for f in line_forms])), form, line_forms, forms.LINES_PREFIX
+    )
+    return redirect("shipments:detail", shipment.pk) if shipment else None
 
 
 @require_http_methods(["GET", "POST"])
@@ -119,16 +114,9 @@ def _action(request, pk, form_class, template, run, success_message):
     """The shared shape of dispatch and cancel: a small form posted to one service call."""
     shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk, for_change=True)
     form = form_class(request.POST or None, initial={"version": shipment.version})
-    if request.method == "POST" and form.is_valid():
-        try:
-            run(shipment, form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        except services.EditConflict as conflict:
-            form.add_error(None, conflict.message)
-        else:
-            messages.success(request, success_message)
-            return redirect("shipments:detail", pk)
+    if request.method == "POST" and form.is_valid() and call_service(lambda: run(shipment, form.cleaned_data), form):
+        messages.success(request, success_message)
+        return redirect("shipments:detail", pk)
     return render(request, template, {"shipment": shipment, "form": form})
 
 
@@ -173,19 +161,19 @@ def shipment_receive(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None, initial=forms.receipt_initial(lines), prefix=forms.LINES_PREFIX
     )
     if request.method == "POST" and form.is_valid() & formset.is_valid():
-        try:
-            services.shipment_receive(
+        received = call_service(
+            lambda: services.shipment_receive(
                 by=request.user,
                 shipment_id=pk,
                 delivered_on=form.cleaned_data["delivered_on"],
                 receipts=[line_form.to_input() for line_form in formset.forms],
                 expected_version=form.cleaned_data["version"],
-            )
-        except ValidationError as error:
-            apply_service_errors(error, form, formset.forms, forms.LINES_PREFIX)
-        except services.EditConflict as conflict:
-            form.add_error(None, conflict.message)
-        else:
+            ),
+            form,
+            formset.forms,
+            forms.LINES_PREFIX,
+        )
+        if received:
             messages.success(request, _("Receipt recorded."))
             return redirect("shipments:detail", pk)
     rows = list(zip(lines, formset.forms, strict=False))
