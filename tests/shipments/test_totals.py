@@ -39,17 +39,26 @@ def delivered_lines():
     return CargoLine.objects.filter(shipment__status="delivered").select_related("shipment")
 
 
-def direct_cells():
-    """day × mode × cargo × destination, straight from the records."""
+def delivered_sums(keys_of, quantity: bool):
+    """Delivered tonnes (and quantity), lost tonnes and distinct shipments per key, straight from the
+    records; `keys_of(shipment, line)` gives the keys a line counts under."""
     cells = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), set()])
     for line in delivered_lines():
-        s = line.shipment
-        cell = cells[(s.delivered_on, s.mode, line.cargo_type_id, s.destination_id)]
-        cell[0] += line.received_tonnes
-        cell[1] += line.received_quantity
-        cell[2] += line.tonnes - line.received_tonnes
-        cell[3].add(s.pk)
-    return {k: (q(t), q(qty), q(lost), len(ids)) for k, (t, qty, lost, ids) in cells.items()}
+        for key in keys_of(line.shipment, line):
+            cell = cells[key]
+            cell[0] += line.received_tonnes
+            cell[1] += line.received_quantity
+            cell[2] += line.tonnes - line.received_tonnes
+            cell[3].add(line.shipment_id)
+    return {
+        k: (q(t), q(qty), q(lost), len(ids)) if quantity else (q(t), q(lost), len(ids))
+        for k, (t, qty, lost, ids) in cells.items()
+    }
+
+
+def direct_cells():
+    """day × mode × cargo × destination, straight from the records."""
+    return delivered_sums(lambda s, line: [(s.delivered_on, s.mode, line.cargo_type_id, s.destination_id)], True)
 
 
 def stored_cells():
@@ -61,14 +70,7 @@ def stored_cells():
 
 
 def direct_day_cells():
-    cells = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
-    for line in delivered_lines():
-        s = line.shipment
-        cell = cells[(s.delivered_on, s.mode, s.destination_id)]
-        cell[0] += line.received_tonnes
-        cell[1] += line.tonnes - line.received_tonnes
-        cell[2].add(s.pk)
-    return {k: (q(t), q(lost), len(ids)) for k, (t, lost, ids) in cells.items()}
+    return delivered_sums(lambda s, line: [(s.delivered_on, s.mode, s.destination_id)], False)
 
 
 def stored_day_cells():
@@ -87,15 +89,11 @@ def ancestors(location_id, parents):
 
 def direct_area_months():
     parents = dict(Location.objects.values_list("id", "parent_id"))
-    cells = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
-    for line in delivered_lines():
-        s = line.shipment
-        for area in ancestors(s.destination_id, parents):
-            cell = cells[(s.delivered_on.replace(day=1), s.mode, area)]
-            cell[0] += line.received_tonnes
-            cell[1] += line.tonnes - line.received_tonnes
-            cell[2].add(s.pk)
-    return {k: (q(t), q(lost), len(ids)) for k, (t, lost, ids) in cells.items()}
+
+    def areas(s, line):
+        return [(s.delivered_on.replace(day=1), s.mode, area) for area in ancestors(s.destination_id, parents)]
+
+    return delivered_sums(areas, False)
 
 
 def stored_area_months():
@@ -106,15 +104,7 @@ def stored_area_months():
 
 
 def direct_cargo_months():
-    cells = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0), set()])
-    for line in delivered_lines():
-        s = line.shipment
-        cell = cells[(s.delivered_on.replace(day=1), s.mode, line.cargo_type_id)]
-        cell[0] += line.received_tonnes
-        cell[1] += line.received_quantity
-        cell[2] += line.tonnes - line.received_tonnes
-        cell[3].add(s.pk)
-    return {k: (q(t), q(qty), q(lost), len(ids)) for k, (t, qty, lost, ids) in cells.items()}
+    return delivered_sums(lambda s, line: [(s.delivered_on.replace(day=1), s.mode, line.cargo_type_id)], True)
 
 
 def stored_cargo_months():
