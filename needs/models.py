@@ -188,9 +188,13 @@ class ActionItem(models.Model):
         return self.status == self.Status.OPEN and self.due_on is not None and self.due_on < timezone.localdate()
 
     @property
+    def meeting_held(self) -> bool:
+        """Whether the meeting that set it has taken place: before that it cannot be closed."""
+        return self.meeting.held_on <= timezone.localdate()
+
+    @property
     def can_close(self) -> bool:
-        """Open, and its meeting has been held (an item cannot be done before the meeting that set it)."""
-        return self.status == self.Status.OPEN and self.meeting.held_on <= timezone.localdate()
+        return self.status == self.Status.OPEN and self.meeting_held
 
 
 class Assessment(models.Model):

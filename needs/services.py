@@ -382,7 +382,7 @@ def action_item_close(*, by, item_id: int, status: str = ActionItem.Status.DONE,
         _add(errors, NON_FIELD, _("This action item is closed already."))
     if status not in (ActionItem.Status.DONE, ActionItem.Status.DROPPED):
         _add(errors, "status", _("Mark the item done or dropped."))
-    if item.meeting.held_on > _today():
+    if not item.meeting_held:
         _add(errors, "closed_on", _("The meeting is on %(date)s: its action items can be closed from that day.") % {
             "date": date_format(item.meeting.held_on)})  # fmt: skip
     elif closed_on > _today():
