@@ -68,6 +68,9 @@ class Shipment(models.Model):
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
         IN_TRANSIT = "in_transit", _("In transit")
+        # Some cargo has arrived (one receipt or more) and the receipt is not complete yet.
+        PARTLY_RECEIVED = "partly_received", _("Partly received")
+        # Receipt complete (closed): what did not arrive by then is lost.
         DELIVERED = "delivered", _("Delivered")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -88,8 +91,9 @@ class Shipment(models.Model):
     )
     dispatched_on = models.DateField(_("dispatched"), null=True, blank=True)
     expected_on = models.DateField(_("expected"), null=True, blank=True)
+    # The day the receipt was completed (closed); each receipt has its own date.
     delivered_on = models.DateField(_("delivered"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLANNED)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PLANNED)
     notes = models.TextField(_("notes"), blank=True)
     # Incremented by every service write: an edit form posted against an older version is refused.
     version = models.PositiveIntegerField(default=1)
@@ -120,7 +124,8 @@ class Shipment(models.Model):
                 name="shipment_expected_after_dispatch",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=["in_transit", "delivered"]) | Q(dispatched_on__isnull=False),
+                condition=~Q(status__in=["in_transit", "partly_received", "delivered"])
+                | Q(dispatched_on__isnull=False),
                 name="shipment_moving_has_dispatch_date",
             ),
             models.CheckConstraint(
@@ -130,7 +135,7 @@ class Shipment(models.Model):
             ),
             models.CheckConstraint(condition=~Q(origin=F("destination")), name="shipment_origin_is_not_destination"),
             models.CheckConstraint(
-                condition=Q(status__in=["planned", "in_transit", "delivered", "cancelled"]),
+                condition=Q(status__in=["planned", "in_transit", "partly_received", "delivered", "cancelled"]),
                 name="shipment_status_valid",
             ),
             models.CheckConstraint(condition=Q(mode__in=["road", "rail", "air", "other"]), name="shipment_mode_valid"),
@@ -146,11 +151,21 @@ class Shipment(models.Model):
 
     @property
     def is_editable(self) -> bool:
+        """Whether its cargo and route may change: only before anything has been received."""
         return self.status in (self.Status.PLANNED, self.Status.IN_TRANSIT)
+
+    @property
+    def is_open_for_receipt(self) -> bool:
+        return self.status in (self.Status.IN_TRANSIT, self.Status.PARTLY_RECEIVED)
 
 
 class CargoLine(models.Model):
-    """What one shipment carries of one cargo type, and what of it arrived."""
+    """What one shipment carries of one cargo type, and what of it arrived.
+
+    `received_quantity` and `received_tonnes` are the sums of the line's receipt lines (None before
+    the first receipt), kept by the receipt services in the same transaction. `loss_reason` is set
+    when the shipment is closed: why less arrived than was sent, or `overage` when more did.
+    """
 
     class LossReason(models.TextChoices):
         DAMAGED = "damaged", _("Damaged")
@@ -158,6 +173,10 @@ class CargoLine(models.Model):
         STOLEN = "stolen", _("Stolen")
         SHORT_SHIPPED = "short_shipped", _("Short-shipped")
         OTHER = "other", _("Other")
+        OVERAGE = "overage", _("Overage")
+
+    # The reasons a shortfall can be given (overage is set by the service, never chosen for a shortfall).
+    SHORTFALL_REASONS = LossReason.choices[:-1]
 
     shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="lines")
     cargo_type = models.ForeignKey(
@@ -183,25 +202,17 @@ class CargoLine(models.Model):
             models.CheckConstraint(condition=Q(tonnes__gt=0), name="cargoline_tonnes_positive"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="cargoline_quantity_positive"),
             models.CheckConstraint(
-                condition=Q(received_tonnes__isnull=True) | Q(received_tonnes__gte=0, received_tonnes__lte=F("tonnes")),
-                name="cargoline_received_tonnes_within_sent",
+                condition=Q(received_tonnes__isnull=True) | Q(received_tonnes__gte=0),
+                name="cargoline_received_tonnes_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(received_quantity__isnull=True)
-                | Q(received_quantity__gte=0, received_quantity__lte=F("quantity")),
-                name="cargoline_received_quantity_within_sent",
+                condition=Q(received_quantity__isnull=True) | Q(received_quantity__gte=0),
+                name="cargoline_received_quantity_not_negative",
             ),
             models.CheckConstraint(
                 condition=Q(received_tonnes__isnull=True, received_quantity__isnull=True)
                 | Q(received_tonnes__isnull=False, received_quantity__isnull=False),
                 name="cargoline_received_both_or_neither",
-            ),
-            # Less arrived than was sent: the reason must be recorded.
-            models.CheckConstraint(
-                condition=Q(received_tonnes__isnull=True)
-                | Q(received_tonnes=F("tonnes"), received_quantity=F("quantity"))
-                | ~Q(loss_reason=""),
-                name="cargoline_shortfall_has_reason",
             ),
         ]
 
@@ -210,7 +221,105 @@ class CargoLine(models.Model):
 
     @property
     def lost_tonnes(self) -> Decimal | None:
-        return None if self.received_tonnes is None else self.tonnes - self.received_tonnes
+        """Sent - received, never below 0; None until something of it arrived or it was closed short
+        (a closed shipment's line that is short has its loss reason)."""
+        return None if self.received_tonnes is None and not self.loss_reason else self.remaining_tonnes
+
+    @property
+    def received_or_zero(self) -> Decimal:
+        return self.received_tonnes or Decimal("0")
+
+    @property
+    def remaining_tonnes(self) -> Decimal:
+        """Sent and not (yet) received; never below 0 (more arriving is overage)."""
+        return max(self.tonnes - self.received_or_zero, Decimal("0"))
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return max(self.quantity - (self.received_quantity or Decimal("0")), Decimal("0"))
+
+    @property
+    def overage_tonnes(self) -> Decimal:
+        return max(self.received_or_zero - self.tonnes, Decimal("0"))
+
+    @property
+    def is_short(self) -> bool:
+        received_quantity = self.received_quantity or Decimal("0")
+        return self.received_or_zero < self.tonnes or received_quantity < self.quantity
+
+    @property
+    def is_over(self) -> bool:
+        received_quantity = self.received_quantity or Decimal("0")
+        return not self.is_short and (self.received_or_zero > self.tonnes or received_quantity > self.quantity)
+
+
+class Receipt(models.Model):
+    """Cargo of one shipment that arrived on one day (a wagon, a truck, a part of the consignment).
+
+    A correction changes a receipt in place with a reason; its history keeps every earlier version
+    (who, when, what, why). `version` guards corrections against stale forms.
+    """
+
+    shipment = models.ForeignKey(
+        Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="receipts"
+    )
+    received_on = models.DateField(_("received"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )  # fmt: skip
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    # Why the last correction was made (blank until corrected); each history record keeps its own.
+    correction_reason = models.CharField(_("reason for the correction"), max_length=500, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    # The hidden key of the receive form (or the API's Idempotency-Key): posting it twice records once.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["submission_key"])
+
+    class Meta:
+        ordering = ["received_on", "id"]
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        indexes = [models.Index(fields=["received_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id} {self.received_on}"
+
+
+class ReceiptLine(models.Model):
+    """What arrived of one cargo line in one receipt, and in what condition."""
+
+    class Condition(models.TextChoices):
+        GOOD = "good", _("Good")
+        DAMAGED = "damaged", _("Damaged")
+
+    receipt = models.ForeignKey(Receipt, verbose_name=_("receipt"), on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(
+        CargoLine, verbose_name=_("cargo line"), on_delete=models.CASCADE, related_name="receipt_lines"
+    )
+    quantity = models.DecimalField(_("quantity received"), max_digits=14, decimal_places=3)
+    tonnes = models.DecimalField(_("received (t)"), max_digits=12, decimal_places=3)
+    condition = models.CharField(_("condition"), max_length=10, choices=Condition.choices, default=Condition.GOOD)
+    damage_reason = models.CharField(_("damage"), max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("receipt line")
+        verbose_name_plural = _("receipt lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="receiptline_quantity_not_negative"),
+            models.CheckConstraint(condition=Q(tonnes__gte=0), name="receiptline_tonnes_not_negative"),
+            models.CheckConstraint(condition=Q(condition__in=["good", "damaged"]), name="receiptline_condition_valid"),
+            models.CheckConstraint(
+                condition=Q(condition="good") | ~Q(damage_reason=""), name="receiptline_damage_has_reason"
+            ),
+            models.UniqueConstraint(fields=["receipt", "line"], name="receiptline_once_per_receipt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {self.tonnes} t"
 
 
 class ReferenceCounter(models.Model):
@@ -224,8 +333,14 @@ class ReferenceCounter(models.Model):
 
 
 # --- Delivery totals ------------------------------------------------------------------------------
-# Written only by the totals tasks (shipments.totals). Delivered = received on delivered shipments,
-# dated by the delivered date; lost = sent - received on those shipments.
+# Written only by the totals tasks (shipments.totals).
+# - delivered: what receipts recorded, dated by the receipt date (partly received shipments too);
+#   damaged is the part of it received in damaged condition;
+# - lost: sent - received per line, never below 0, on closed (delivered) shipments, dated by the
+#   closing date;
+# - shipments: the shipments with a receipt in the row (a shipment received over three days counts
+#   on each of them);
+# - in transit: sent - received per line, never below 0, on open (in transit, partly received) ones.
 
 
 class StaleCell(models.Model):
@@ -256,6 +371,7 @@ class DeliveryTotal(models.Model):
     cargo_type = models.ForeignKey(CargoType, on_delete=models.CASCADE, related_name="+")
     destination = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    tonnes_damaged = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     quantity_delivered = models.DecimalField(max_digits=18, decimal_places=3)
     tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
     shipments = models.PositiveIntegerField()
@@ -277,6 +393,7 @@ class DeliveryDayTotal(models.Model):
     mode = models.CharField(max_length=10)
     destination = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    tonnes_damaged = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
     shipments = models.PositiveIntegerField()
 
@@ -301,6 +418,7 @@ class DeliveryAreaMonthTotal(models.Model):
     area = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     area_depth = models.PositiveSmallIntegerField()
     tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    tonnes_damaged = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
     shipments = models.PositiveIntegerField()
 
@@ -319,6 +437,7 @@ class DeliveryCargoMonthTotal(models.Model):
     mode = models.CharField(max_length=10)
     cargo_type = models.ForeignKey(CargoType, on_delete=models.CASCADE, related_name="+")
     tonnes_delivered = models.DecimalField(max_digits=16, decimal_places=3)
+    tonnes_damaged = models.DecimalField(max_digits=16, decimal_places=3, default=0)
     quantity_delivered = models.DecimalField(max_digits=18, decimal_places=3)
     tonnes_lost = models.DecimalField(max_digits=16, decimal_places=3)
     shipments = models.PositiveIntegerField()

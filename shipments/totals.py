@@ -22,11 +22,11 @@ from django.utils import timezone
 
 from aidtrack.selectors import location_ancestor_chains
 
-from .models import Shipment, StaleCell, StaleTransitCell, TotalsState
+from .models import Receipt, Shipment, StaleCell, StaleTransitCell, TotalsState
 
 log = logging.getLogger(__name__)
 
-Cell = tuple[datetime.date, str, int]  # delivered day, mode, destination id
+Cell = tuple[datetime.date, str, int]  # day (of a receipt or a closing), mode, destination id
 TransitCell = tuple[str, int]  # mode, destination id of shipments in transit
 
 L0 = "shipments_deliverytotal"
@@ -57,21 +57,18 @@ def _month(column: str) -> str:
 # --- Marking (called by services, inside their transaction) -----------------------------------------
 
 
-def cell_of(shipment: Shipment) -> Cell | None:
-    """The totals cell a shipment counts in, or None when it does not count (not delivered)."""
-    if shipment.status != Shipment.Status.DELIVERED or shipment.delivered_on is None:
-        return None
-    return (shipment.delivered_on, shipment.mode, shipment.destination_id)
-
-
 def cells_of(shipment: Shipment | None) -> list[Cell | TransitCell]:
-    """Every totals cell a shipment counts in now: its delivered cell, or its in-transit cell."""
+    """Every totals cell a shipment counts in now: the day of each of its receipts, its closing day
+    (where its losses count), and its in-transit cell while it is open."""
     if shipment is None:
         return []
-    if shipment.status == Shipment.Status.IN_TRANSIT:
-        return [(shipment.mode, shipment.destination_id)]
-    cell = cell_of(shipment)
-    return [cell] if cell else []
+    days = set(Receipt.objects.filter(shipment_id=shipment.pk).values_list("received_on", flat=True))
+    if shipment.status == Shipment.Status.DELIVERED and shipment.delivered_on:
+        days.add(shipment.delivered_on)
+    cells: list[Cell | TransitCell] = [(day, shipment.mode, shipment.destination_id) for day in sorted(days)]
+    if shipment.is_open_for_receipt:
+        cells.append((shipment.mode, shipment.destination_id))
+    return cells
 
 
 _queue_on_commit = contextvars.ContextVar("queue_refresh_on_commit", default=True)
@@ -169,39 +166,66 @@ def refresh(batch_size: int = 500) -> RefreshResult:
         result.batches += 1
 
 
-_LINE_SOURCE = """
-    FROM shipments_cargoline l
-    JOIN shipments_shipment s ON s.id = l.shipment_id
-    {join}
-    WHERE s.status = 'delivered' {where}
-"""
-_CELL_JOIN = f"""JOIN {STALE} c ON c.day = s.delivered_on AND c.mode = s.mode
-    AND c.destination_id = s.destination_id"""
+def _delivery_rows(cells: str = "", where: str = "") -> str:
+    """Every record that counts in a day cell, a row each: what a receipt line brought, dated by the
+    receipt, and what a line of a closed shipment lost (sent - received, when above 0), dated by the
+    closing. Loss rows name no shipment: `shipments` counts the shipments received in a cell.
+
+    `cells` joins the marks to recount and `where` adds conditions; in both, `{day}` stands for the
+    row's day column. Each appears in both parts, so their parameters must be given twice.
+    """
+    received_on, closed_on = "r.received_on", "s.delivered_on"
+    return f"""
+        SELECT r.received_on AS day, s.mode AS mode, s.destination_id AS destination_id,
+               l.cargo_type_id AS cargo_type_id, rl.tonnes AS tonnes_delivered, rl.quantity AS quantity_delivered,
+               CASE WHEN rl.condition = 'damaged' THEN rl.tonnes ELSE 0 END AS tonnes_damaged,
+               0 AS tonnes_lost, s.id AS shipment_id
+        FROM shipments_receiptline rl
+        JOIN shipments_receipt r ON r.id = rl.receipt_id
+        JOIN shipments_cargoline l ON l.id = rl.line_id
+        JOIN shipments_shipment s ON s.id = r.shipment_id
+        {cells.replace("{day}", received_on)}
+        WHERE 1 = 1 {where.replace("{day}", received_on)}
+        UNION ALL
+        SELECT s.delivered_on, s.mode, s.destination_id, l.cargo_type_id, 0, 0, 0,
+               l.tonnes - COALESCE(l.received_tonnes, 0), NULL
+        FROM shipments_cargoline l
+        JOIN shipments_shipment s ON s.id = l.shipment_id
+        {cells.replace("{day}", closed_on)}
+        WHERE s.status = 'delivered' AND l.tonnes > COALESCE(l.received_tonnes, 0)
+        {where.replace("{day}", closed_on)}"""
 
 
-def _l0_select(join: str = "", where: str = "") -> str:
+_CELL_JOIN = f"JOIN {STALE} c ON c.day = {{day}} AND c.mode = s.mode AND c.destination_id = s.destination_id"
+# The value columns a record row adds up to, in each totals row (shipments apart: a distinct count).
+_SUMS = """SUM(tonnes_delivered) AS tonnes_delivered, SUM(quantity_delivered) AS quantity_delivered,
+           SUM(tonnes_damaged) AS tonnes_damaged, SUM(tonnes_lost) AS tonnes_lost,
+           COUNT(DISTINCT shipment_id) AS shipments"""
+
+
+def _l0_select(cells: str = "", where: str = "") -> str:
     # Grouped in the order of the table's unique index, so that a full rebuild writes rows in that order.
     return f"""
-        SELECT s.delivered_on AS day, s.mode AS mode, l.cargo_type_id AS cargo_type_id,
-               s.destination_id AS destination_id, SUM(l.received_tonnes) AS tonnes_delivered,
-               SUM(l.received_quantity) AS quantity_delivered, SUM(l.tonnes - l.received_tonnes) AS tonnes_lost,
-               COUNT(DISTINCT s.id) AS shipments
-        {_LINE_SOURCE.format(join=join, where=where)}
-        GROUP BY s.delivered_on, s.mode, s.destination_id, l.cargo_type_id"""
+        SELECT day, mode, cargo_type_id, destination_id, {_SUMS}
+        FROM ({_delivery_rows(cells, where)}) AS x
+        GROUP BY day, mode, destination_id, cargo_type_id"""
 
 
-def _day_select(join: str = "", where: str = "") -> str:
+def _day_select(cells: str = "", where: str = "") -> str:
     return f"""
-        SELECT s.delivered_on AS day, s.mode AS mode, s.destination_id AS destination_id,
-               SUM(l.received_tonnes) AS tonnes_delivered, SUM(l.tonnes - l.received_tonnes) AS tonnes_lost,
-               COUNT(DISTINCT s.id) AS shipments
-        {_LINE_SOURCE.format(join=join, where=where)}
-        GROUP BY s.delivered_on, s.mode, s.destination_id"""
+        SELECT day, mode, destination_id, SUM(tonnes_delivered) AS tonnes_delivered,
+               SUM(tonnes_damaged) AS tonnes_damaged, SUM(tonnes_lost) AS tonnes_lost,
+               COUNT(DISTINCT shipment_id) AS shipments
+        FROM ({_delivery_rows(cells, where)}) AS x
+        GROUP BY day, mode, destination_id"""
 
 
-L0_COLUMNS = "day, mode, cargo_type_id, destination_id, tonnes_delivered, quantity_delivered, tonnes_lost, shipments"
-DAY_COLUMNS = "day, mode, destination_id, tonnes_delivered, tonnes_lost, shipments"
-AREA_COLUMNS = "month, mode, area_id, area_depth, tonnes_delivered, tonnes_lost, shipments"
+L0_COLUMNS = (
+    "day, mode, cargo_type_id, destination_id, tonnes_delivered, quantity_delivered, tonnes_damaged, tonnes_lost, "
+    "shipments"
+)
+DAY_COLUMNS = "day, mode, destination_id, tonnes_delivered, tonnes_damaged, tonnes_lost, shipments"
+AREA_COLUMNS = "month, mode, area_id, area_depth, tonnes_delivered, tonnes_damaged, tonnes_lost, shipments"
 
 
 def _refresh_cells(claimed: list[tuple]) -> None:
@@ -218,8 +242,9 @@ def _refresh_cells(claimed: list[tuple]) -> None:
                     AND c.mode = {table}.mode AND c.destination_id = {table}.destination_id)""",
                 ids,
             )
-        cursor.execute(f"INSERT INTO {L0} ({L0_COLUMNS}) {_l0_select(_CELL_JOIN, 'AND ' + in_batch)}", ids)
-        cursor.execute(f"INSERT INTO {DAY} ({DAY_COLUMNS}) {_day_select(_CELL_JOIN, 'AND ' + in_batch)}", ids)
+        both = ids + ids  # the condition is in both parts of the record rows
+        cursor.execute(f"INSERT INTO {L0} ({L0_COLUMNS}) {_l0_select(_CELL_JOIN, 'AND ' + in_batch)}", both)
+        cursor.execute(f"INSERT INTO {DAY} ({DAY_COLUMNS}) {_day_select(_CELL_JOIN, 'AND ' + in_batch)}", both)
         cargo_months |= _cargo_months_of_cells(cursor, in_batch, ids)
         _recompute_cargo_months(cursor, sorted(cargo_months))
 
@@ -252,7 +277,9 @@ def _as_date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
-CARGO_MONTH_COLUMNS = "month, mode, cargo_type_id, tonnes_delivered, quantity_delivered, tonnes_lost, shipments"
+CARGO_MONTH_COLUMNS = (
+    "month, mode, cargo_type_id, tonnes_delivered, quantity_delivered, tonnes_damaged, tonnes_lost, shipments"
+)
 
 
 def _recompute_cargo_months(cursor, cargo_months: list[tuple[datetime.date, str, int]], chunk: int = 100) -> None:
@@ -270,7 +297,7 @@ def _recompute_cargo_months(cursor, cargo_months: list[tuple[datetime.date, str,
             f"""INSERT INTO {CARGO_MONTH} ({CARGO_MONTH_COLUMNS})
                 WITH wanted(month, mode, cargo_type_id, next_month) AS (VALUES {values})
                 SELECT w.month, w.mode, w.cargo_type_id, SUM(t.tonnes_delivered), SUM(t.quantity_delivered),
-                       SUM(t.tonnes_lost), SUM(t.shipments)
+                       SUM(t.tonnes_damaged), SUM(t.tonnes_lost), SUM(t.shipments)
                 FROM wanted w JOIN {L0} t ON t.cargo_type_id = w.cargo_type_id AND t.mode = w.mode
                     AND t.day >= w.month AND t.day < w.next_month
                 GROUP BY w.month, w.mode, w.cargo_type_id""",
@@ -278,16 +305,22 @@ def _recompute_cargo_months(cursor, cargo_months: list[tuple[datetime.date, str,
         )
 
 
+OPEN = "('in_transit', 'partly_received')"  # the statuses whose remaining cargo is in transit
+
+
 def _transit_select(join: str = "", where: str = "") -> str:
+    """Per open shipment's line, sent - received (never below 0): what is still on its way."""
     return f"""
         WITH moving AS (
             SELECT s.id AS shipment_id, s.mode AS mode, s.destination_id AS destination_id,
-                   l.cargo_type_id AS cargo_type_id, l.tonnes AS tonnes
+                   l.cargo_type_id AS cargo_type_id,
+                   CASE WHEN l.tonnes > COALESCE(l.received_tonnes, 0) THEN l.tonnes - COALESCE(l.received_tonnes, 0)
+                   ELSE 0 END AS tonnes
             FROM shipments_shipment s JOIN shipments_cargoline l ON l.shipment_id = s.id {join}
-            WHERE s.status = 'in_transit' {where}
+            WHERE s.status IN {OPEN} {where}
             -- Repeats the join's condition so that PostgreSQL fetches the few lines in transit by
             -- their shipment index rather than scanning every line.
-            AND l.shipment_id IN (SELECT id FROM shipments_shipment WHERE status = 'in_transit'))
+            AND l.shipment_id IN (SELECT id FROM shipments_shipment WHERE status IN {OPEN}))
         SELECT mode, destination_id, cargo_type_id, SUM(tonnes) AS tonnes, COUNT(DISTINCT shipment_id) AS shipments
         FROM moving GROUP BY mode, destination_id, cargo_type_id
         UNION ALL
@@ -329,15 +362,16 @@ def _recompute_area_months(cursor, areas: list[tuple[datetime.date, str, int]], 
         cursor.execute(
             f"""INSERT INTO {AREA} ({AREA_COLUMNS})
                 WITH wanted(month, mode, area_id, next_month) AS (VALUES {values}),
-                parts(month, mode, area_id, t, lost, n) AS (
-                    SELECT w.month, w.mode, w.area_id, a.tonnes_delivered, a.tonnes_lost, a.shipments
+                parts(month, mode, area_id, t, damaged, lost, n) AS (
+                    SELECT w.month, w.mode, w.area_id, a.tonnes_delivered, a.tonnes_damaged, a.tonnes_lost, a.shipments
                     FROM wanted w JOIN {LOC} child ON child.parent_id = w.area_id
                     JOIN {AREA} a ON a.area_id = child.id AND a.month = w.month AND a.mode = w.mode
                     UNION ALL
-                    SELECT w.month, w.mode, w.area_id, d.tonnes_delivered, d.tonnes_lost, d.shipments
+                    SELECT w.month, w.mode, w.area_id, d.tonnes_delivered, d.tonnes_damaged, d.tonnes_lost, d.shipments
                     FROM wanted w JOIN {DAY} d ON d.destination_id = w.area_id AND d.mode = w.mode
                         AND d.day >= w.month AND d.day < w.next_month)
-                SELECT month, mode, area_id, %s, SUM(t), SUM(lost), SUM(n) FROM parts GROUP BY month, mode, area_id""",
+                SELECT month, mode, area_id, %s, SUM(t), SUM(damaged), SUM(lost), SUM(n)
+                FROM parts GROUP BY month, mode, area_id""",
             [v for month, mode, area in part for v in (month, mode, area, _next_month(month))] + [depth],
         )
 
@@ -373,23 +407,19 @@ def rebuild_settings(cursor) -> None:
 def _fresh_day_rows(where: str = "") -> str:
     """The day × mode × cargo × destination rows and, with cargo_type_id NULL, the day × mode ×
     destination rows, from the records in one sort (both count distinct shipments)."""
-    source = _LINE_SOURCE.format(join="", where=where)
     if connection.vendor == "postgresql":
         return f"""
-            SELECT s.delivered_on AS day, s.mode AS mode, s.destination_id AS destination_id,
-                   l.cargo_type_id AS cargo_type_id, SUM(l.received_tonnes) AS tonnes_delivered,
-                   SUM(l.received_quantity) AS quantity_delivered, SUM(l.tonnes - l.received_tonnes) AS tonnes_lost,
-                   COUNT(DISTINCT s.id) AS shipments
-            {source}
-            GROUP BY s.delivered_on, s.mode, s.destination_id, ROLLUP(l.cargo_type_id)"""
+            SELECT day, mode, destination_id, cargo_type_id, {_SUMS}
+            FROM ({_delivery_rows(where=where)}) AS x
+            GROUP BY day, mode, destination_id, ROLLUP(cargo_type_id)"""
     return f"""
-        SELECT day, mode, destination_id, cargo_type_id, tonnes_delivered, quantity_delivered, tonnes_lost, shipments
+        SELECT day, mode, destination_id, cargo_type_id, tonnes_delivered, quantity_delivered, tonnes_damaged,
+               tonnes_lost, shipments
         FROM ({_l0_select(where=where)}) AS by_cargo
         UNION ALL
-        SELECT s.delivered_on, s.mode, s.destination_id, NULL, SUM(l.received_tonnes), SUM(l.received_quantity),
-               SUM(l.tonnes - l.received_tonnes), COUNT(DISTINCT s.id)
-        {source}
-        GROUP BY s.delivered_on, s.mode, s.destination_id"""
+        SELECT day, mode, destination_id, NULL, {_SUMS}
+        FROM ({_delivery_rows(where=where)}) AS x
+        GROUP BY day, mode, destination_id"""
 
 
 def _same(stored: str, fresh: str, columns: list[str]) -> str:
@@ -411,8 +441,8 @@ def _check_select(where: str = "") -> str:
     cargo × destination and the day × mode × destination rows, how many are fresh and how many of
     those are stored as they are.
     """
-    l0_values = ["tonnes_delivered", "quantity_delivered", "tonnes_lost", "shipments"]
-    day_values = ["tonnes_delivered", "tonnes_lost", "shipments"]
+    l0_values = ["tonnes_delivered", "quantity_delivered", "tonnes_damaged", "tonnes_lost", "shipments"]
+    day_values = ["tonnes_delivered", "tonnes_damaged", "tonnes_lost", "shipments"]
     # The day row of a cell is the one with cargo_type_id NULL; only one per cell, so MAX picks it.
     day_value = "MAX(f.{0}) FILTER (WHERE f.cargo_type_id IS NULL) AS {0}"
     if connection.vendor == "sqlite":
@@ -420,7 +450,8 @@ def _check_select(where: str = "") -> str:
     # Counts as integers: summing them month by month then needs no arbitrary-precision state.
     return f"""
         SELECT {_month("c.day")} AS month, c.mode AS mode, c.destination_id AS destination_id,
-               SUM(c.tonnes_delivered) AS tonnes_delivered, SUM(c.tonnes_lost) AS tonnes_lost,
+               SUM(c.tonnes_delivered) AS tonnes_delivered, SUM(c.tonnes_damaged) AS tonnes_damaged,
+               SUM(c.tonnes_lost) AS tonnes_lost,
                SUM(CAST(c.shipments AS integer)) AS shipments, SUM(c.l0_rows) AS l0_rows,
                SUM(c.l0_same) AS l0_same, COUNT(*) AS day_rows, COUNT(d.id) AS day_same
         FROM (
@@ -480,7 +511,8 @@ def rebuild() -> RebuildResult:
         cursor.execute(
             """CREATE TEMP TABLE fresh_area AS
             SELECT m.month AS month, m.mode AS mode, c.ancestor AS area_id, c.depth AS area_depth,
-                   SUM(m.tonnes_delivered) AS tonnes_delivered, SUM(m.tonnes_lost) AS tonnes_lost,
+                   SUM(m.tonnes_delivered) AS tonnes_delivered, SUM(m.tonnes_damaged) AS tonnes_damaged,
+                   SUM(m.tonnes_lost) AS tonnes_lost,
                    SUM(m.shipments) AS shipments
             FROM fresh_cells m JOIN closure c ON c.descendant = m.destination_id
             GROUP BY m.month, m.mode, c.ancestor, c.depth"""
@@ -504,7 +536,8 @@ def _sum_cargo_months(cursor) -> None:
     cursor.execute(
         f"""CREATE TEMP TABLE fresh_cargo AS
         SELECT {_month("day")} AS month, mode, cargo_type_id, SUM(tonnes_delivered) AS tonnes_delivered,
-               SUM(quantity_delivered) AS quantity_delivered, SUM(tonnes_lost) AS tonnes_lost,
+               SUM(quantity_delivered) AS quantity_delivered, SUM(tonnes_damaged) AS tonnes_damaged,
+               SUM(tonnes_lost) AS tonnes_lost,
                SUM(shipments) AS shipments
         FROM {L0} GROUP BY {_month("day")}, mode, cargo_type_id"""
     )
@@ -555,8 +588,7 @@ def _day_ranges(cursor, parts: int) -> list[tuple[datetime.date | None, datetime
     """Up to `parts` ranges [from, to) of delivered days with about as many delivered shipments each
     (fewer when the days are too few to part)."""
     cursor.execute(
-        """SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY delivered_on)
-           FROM shipments_shipment WHERE status = 'delivered'""",
+        """SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY received_on) FROM shipments_receipt""",
         [[i / parts for i in range(1, parts)]],
     )
     bounds = sorted(set(cursor.fetchone()[0] or []))
@@ -568,9 +600,7 @@ def _check_day_range(snapshot: str, days: tuple[datetime.date | None, datetime.d
     if not re.fullmatch(r"[0-9A-F-]+", snapshot):
         raise ValueError(f"unexpected snapshot id {snapshot!r}")
     first, end = days
-    where = "".join(
-        [" AND s.delivered_on >= %(first)s" if first else "", " AND s.delivered_on < %(end)s" if end else ""]
-    )
+    where = "".join([" AND {day} >= %(first)s" if first else "", " AND {day} < %(end)s" if end else ""])
     own = connections.create_connection(DEFAULT_DB_ALIAS)
     try:
         with own.cursor() as cursor:

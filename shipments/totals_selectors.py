@@ -162,6 +162,14 @@ def _rows(query: TotalsQuery, by_cargo: bool) -> QuerySet:
     return qs
 
 
+# The figures every totals row has; summed over the rows of a group or of the whole answer.
+VALUE_SUMS = {
+    "tonnes_delivered": Sum("tonnes_delivered"),
+    "tonnes_damaged": Sum("tonnes_damaged"),
+    "tonnes_lost": Sum("tonnes_lost"),
+    "shipments": Sum("shipments"),
+}
+
 # Grouped by ids in SQL (no joins in the GROUP BY); codes and names are looked up once afterwards.
 GROUP_FIELDS = {"mode": "mode", "cargo_type": "cargo_type_id", "destination": "destination_id"}
 
@@ -178,9 +186,7 @@ def delivery_totals(query: TotalsQuery) -> TotalsAnswer:
     """The whole answer of /api/v1/totals/: results, overall total, in transit and freshness."""
     # The overall total counts each shipment once, so it reads the all-cargo rows unless one cargo
     # type is asked for.
-    total = _rows(query, query.cargo_type is not None).aggregate(
-        tonnes_delivered=Sum("tonnes_delivered"), tonnes_lost=Sum("tonnes_lost"), shipments=Sum("shipments")
-    )
+    total = _rows(query, query.cargo_type is not None).aggregate(**VALUE_SUMS)
     as_of, pending = totals_freshness()
     return TotalsAnswer(
         query=query,
@@ -188,6 +194,7 @@ def delivery_totals(query: TotalsQuery) -> TotalsAnswer:
         pending_changes=pending,
         total={
             "tonnes_delivered": tonnes(total["tonnes_delivered"]),
+            "tonnes_damaged": tonnes(total["tonnes_damaged"]),
             "tonnes_lost": tonnes(total["tonnes_lost"]),
             "shipments": total["shipments"] or 0,
         },
@@ -200,11 +207,7 @@ def totals_results(query: TotalsQuery) -> list[dict]:
     """Only the grouped rows of the answer (for a page that needs several groupings, freshness once)."""
     by_cargo = "cargo_type" in query.group_by or query.cargo_type is not None
     fields = [GROUP_FIELDS.get(g, "period") for g in query.group_by]
-    sums = {
-        "tonnes_delivered": Sum("tonnes_delivered"),
-        "tonnes_lost": Sum("tonnes_lost"),
-        "shipments": Sum("shipments"),
-    }
+    sums = dict(VALUE_SUMS)
     if "cargo_type" in query.group_by:
         sums["quantity_delivered"] = Sum("quantity_delivered")
     grouped = list(_rows(query, by_cargo).values(*fields).annotate(**sums).order_by())
@@ -242,6 +245,7 @@ def _result(row: dict, query: TotalsQuery, names: dict) -> dict:
             value = row["period"]
             out[group] = (value.date() if isinstance(value, datetime.datetime) else value).isoformat()
     out["tonnes_delivered"] = tonnes(row["tonnes_delivered"])
+    out["tonnes_damaged"] = tonnes(row["tonnes_damaged"])
     out["tonnes_lost"] = tonnes(row["tonnes_lost"])
     out["shipments"] = row["shipments"] or 0
     return out

@@ -120,7 +120,7 @@ def bulk_delivered(n, consignor, places, start=None):  # places: the two_regions
     from decimal import Decimal
 
     from shipments import totals
-    from shipments.models import CargoLine, Shipment
+    from shipments.models import CargoLine, Receipt, ReceiptLine, Shipment
 
     start = start or datetime.date(2020, 11, 10)
     consignee = OrganisationFactory()
@@ -136,9 +136,17 @@ def bulk_delivered(n, consignor, places, start=None):  # places: the two_regions
         )
         for i in range(n)
     )  # fmt: skip
-    CargoLine.objects.bulk_create(
+    lines = CargoLine.objects.bulk_create(
         CargoLine(shipment=s, cargo_type=cargo[(s.pk + k) % 3], quantity=10, tonnes=Decimal("1.5"),
                   received_quantity=10, received_tonnes=Decimal("1.25"), loss_reason="damaged")
         for s in shipments for k in range(2)
     )  # fmt: skip
+    receipts = {
+        r.shipment_id: r
+        for r in Receipt.objects.bulk_create(Receipt(shipment=s, received_on=s.delivered_on) for s in shipments)
+    }
+    ReceiptLine.objects.bulk_create(
+        ReceiptLine(receipt=receipts[line.shipment_id], line=line, quantity=10, tonnes=Decimal("1.25"))
+        for line in lines
+    )
     totals.rebuild()
