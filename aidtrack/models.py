@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
@@ -53,6 +54,9 @@ class Location(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Far deeper than any administrative hierarchy: every walk up or down the tree stops there.
+    MAX_DEPTH = 32
+
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
 
@@ -74,6 +78,38 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        super().clean()
+        loop = self.loop_if_parent(self.parent_id) if self.pk else []
+        if loop:
+            raise ValidationError(
+                {"parent": _("A place cannot lie under itself: this parent would make a loop (%(loop)s).")
+                 % {"loop": " → ".join(loop)}}
+            )  # fmt: skip
+
+    def loop_if_parent(self, parent_id: int | None) -> list[str]:
+        """The codes of the loop that `parent_id` as this place's parent would close, or [] if none.
+
+        One query walks up from the parent, at most MAX_DEPTH steps (a loop already there elsewhere
+        cannot hang it). PostgreSQL refuses such a write on its own too (trigger, migration 0004).
+        """
+        if parent_id is None:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """WITH RECURSIVE up(id, parent_id, n) AS (
+                       SELECT id, parent_id, 0 FROM aidtrack_location WHERE id = %s
+                       UNION ALL
+                       SELECT l.id, l.parent_id, up.n + 1 FROM aidtrack_location l JOIN up ON l.id = up.parent_id
+                       WHERE up.n < %s AND up.id <> %s
+                   ) SELECT l.code, up.id FROM up JOIN aidtrack_location l ON l.id = up.id ORDER BY up.n""",
+                [parent_id, self.MAX_DEPTH, self.pk],
+            )
+            chain = cursor.fetchall()
+        if self.pk not in [location_id for _code, location_id in chain]:
+            return []
+        return [self.code, *(code for code, location_id in chain if location_id != self.pk), self.code]
 
 
 class User(AbstractUser):

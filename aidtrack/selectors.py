@@ -3,10 +3,11 @@
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
 
 from .models import Location
 
-MAX_LOCATION_DEPTH = 32  # far deeper than any administrative hierarchy
+MAX_LOCATION_DEPTH = Location.MAX_DEPTH
 
 # Walks the hierarchy in the database (one query, any depth), so it stays right however the
 # locations were written: admin, migrations or load_demo.
@@ -58,3 +59,33 @@ def location_ancestor_chains(location_ids: list[int]) -> dict[int, list[int]]:
     for start, location_id in rows:
         chains.setdefault(start, []).append(location_id)
     return chains
+
+
+class LocationLoopError(RuntimeError):
+    """Locations whose parents lead back to themselves (written around the database's own check)."""
+
+    def __init__(self, codes: list[str]):
+        self.codes = codes
+        super().__init__(_("Locations form a loop: %(loop)s. Set one of their parents right.") % {
+            "loop": " → ".join(codes)})  # fmt: skip
+
+
+def location_loop() -> list[str]:
+    """The codes of one loop in the location parents (its first place again at the end), [] if none.
+
+    Every location is walked up at most MAX_LOCATION_DEPTH steps: one query, whatever the parents are.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH RECURSIVE up(start, id, parent_id, n) AS (
+                   SELECT id, id, parent_id, 0 FROM aidtrack_location WHERE parent_id IS NOT NULL
+                   UNION ALL
+                   SELECT up.start, l.id, l.parent_id, up.n + 1
+                   FROM up JOIN aidtrack_location l ON l.id = up.parent_id
+                   WHERE up.n < %s AND (up.n = 0 OR up.id <> up.start)
+               ) SELECT up.start, up.n, l.code FROM up JOIN aidtrack_location l ON l.id = up.id
+               WHERE up.start = (SELECT MIN(start) FROM up WHERE n > 0 AND id = start)
+               ORDER BY up.n""",
+            [MAX_LOCATION_DEPTH],
+        )
+        return [code for _start, _n, code in cursor.fetchall()]

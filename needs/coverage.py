@@ -163,11 +163,13 @@ def coverage_rows(query: CoverageQuery = CoverageQuery()) -> list[CoverageRow]:
     base, params = _coverage_sql(query)
     state = f"WHERE {_state_sql(query.state)}" if query.state else ""
     sql = f"""
-        WITH RECURSIVE up(start_id, id, parent_id, level) AS (
-            SELECT id, id, parent_id, level FROM aidtrack_location
+        WITH RECURSIVE up(start_id, id, parent_id, level, n) AS (
+            SELECT id, id, parent_id, level, 0 FROM aidtrack_location
             WHERE id IN (SELECT DISTINCT a.location_id FROM needs_assessment AS a)
             UNION ALL
-            SELECT up.start_id, p.id, p.parent_id, p.level FROM aidtrack_location AS p JOIN up ON p.id = up.parent_id
+            SELECT up.start_id, p.id, p.parent_id, p.level, up.n + 1
+            FROM aidtrack_location AS p JOIN up ON p.id = up.parent_id
+            WHERE up.n < {Location.MAX_DEPTH}  -- a loop in the parents cannot hang the walk
         ),
         region AS (SELECT start_id, MIN(id) AS region_id FROM up WHERE level = 'region' GROUP BY start_id)
         SELECT cov.location_id, l.code, l.name, rg.code, rg.name, cov.cargo_type_id, c.code, c.name, c.unit,

@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from aidtrack.selectors import location_ancestor_chains
+from aidtrack.models import Location
+from aidtrack.selectors import LocationLoopError, location_ancestor_chains, location_loop
 
 from .models import Receipt, Shipment, StaleCell, StaleTransitCell, TotalsState
 
@@ -636,17 +637,26 @@ def _analyze(cursor, table: str) -> None:
 
 
 def _build_closure(cursor) -> None:
-    """closure(descendant, ancestor, depth): every location with itself and each place above it."""
+    """closure(descendant, ancestor, depth): every location with itself and each place above it.
+
+    Both walks stop after Location.MAX_DEPTH steps, and a loop in the parents (which the database
+    refuses on PostgreSQL, but a hand-made one may exist) fails the rebuild naming it, never hangs it.
+    """
+    loop = location_loop()
+    if loop:
+        raise LocationLoopError(loop)
     cursor.execute(
         f"""CREATE TEMP TABLE closure AS
         WITH RECURSIVE depth(id, d) AS (
             SELECT id, 0 FROM {LOC} WHERE parent_id IS NULL
             UNION ALL SELECT l.id, depth.d + 1 FROM {LOC} l JOIN depth ON l.parent_id = depth.id
-        ), up(descendant, ancestor) AS (
-            SELECT id, id FROM {LOC}
-            UNION ALL SELECT up.descendant, l.parent_id FROM up JOIN {LOC} l ON l.id = up.ancestor
-            WHERE l.parent_id IS NOT NULL
-        ) SELECT up.descendant, up.ancestor, depth.d AS depth FROM up JOIN depth ON depth.id = up.ancestor"""
+            WHERE depth.d < %(max)s
+        ), up(descendant, ancestor, n) AS (
+            SELECT id, id, 0 FROM {LOC}
+            UNION ALL SELECT up.descendant, l.parent_id, up.n + 1 FROM up JOIN {LOC} l ON l.id = up.ancestor
+            WHERE l.parent_id IS NOT NULL AND up.n < %(max)s
+        ) SELECT up.descendant, up.ancestor, depth.d AS depth FROM up JOIN depth ON depth.id = up.ancestor""",
+        {"max": Location.MAX_DEPTH},
     )
 
 
