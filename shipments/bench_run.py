@@ -44,6 +44,8 @@ def run(out, lines: int) -> None:
     bench.settle()
     small_refresh = bench.refresh_after_change(ref, by)
     out.write(f"10,000 lines: refresh after one change {small_refresh * 1000:.1f} ms")
+    small_correction = bench.refresh_after_correction(by)
+    out.write(f"10,000 lines: refresh after one receipt correction {small_correction * 1000:.1f} ms")
 
     # The large dataset.
     bench.reset_data()
@@ -71,6 +73,11 @@ def run(out, lines: int) -> None:
     ratio = large_refresh / small_refresh
     verdict("2. refresh after one change, 1M / 10k lines", "<= 2", f"{ratio:.2f}", ratio <= 2,
             f"({large_refresh * 1000:.1f} ms vs {small_refresh * 1000:.1f} ms)")  # fmt: skip
+
+    large_correction = bench.refresh_after_correction(by)
+    ratio = large_correction / small_correction
+    verdict("2b. refresh after one receipt correction, 1M / 10k lines", "<= 2", f"{ratio:.2f}", ratio <= 2,
+            f"({large_correction * 1000:.1f} ms vs {small_correction * 1000:.1f} ms)")  # fmt: skip
 
     client = bench.api_client(ref)
     for query, raw_sql in bench.RAW_ANSWERS.items():
