@@ -1,6 +1,7 @@
 """Forms parse and display; the rules live in shipments.services."""
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.forms import formset_factory
@@ -11,7 +12,9 @@ from aidtrack.forms import DATE_WIDGET, BootstrapMixin
 from aidtrack.models import Location, Organisation
 
 from . import access, services
-from .models import CargoLine, CargoType, Shipment
+from .models import CargoLine, CargoType, Receipt, ReceiptLine, Shipment
+
+NOTES_ONLY_FIELDS = ("notes", "transport_reference")
 
 
 class ShipmentForm(BootstrapMixin, forms.Form):
@@ -63,6 +66,12 @@ class ShipmentForm(BootstrapMixin, forms.Form):
             del self.fields["submission_key"]
         else:
             del self.fields["version"]
+        # Once cargo has arrived only the notes and the transport reference may change (shipment_update).
+        self.notes_only = instance is not None and not instance.is_editable
+        if self.notes_only:
+            for name, form_field in self.fields.items():
+                if name not in NOTES_ONLY_FIELDS and not form_field.widget.is_hidden:
+                    form_field.disabled = True
 
     def to_input(self, lines: list[services.LineInput]) -> services.ShipmentInput:
         data = self.cleaned_data
@@ -98,6 +107,14 @@ CargoLineFormSet = formset_factory(CargoLineForm, extra=0, can_delete=True)
 LINES_PREFIX = "lines"
 
 
+def existing_lines(shipment: Shipment) -> list[services.LineInput]:
+    """The shipment's lines as they are: what an edit of its notes only sends with them."""
+    return [
+        services.LineInput(cargo_type=line.cargo_type, quantity=line.quantity, tonnes=line.tonnes, id=line.pk)
+        for line in shipment.lines.select_related("cargo_type").order_by("id")
+    ]
+
+
 def line_initial(shipment: Shipment) -> list[dict]:
     return [
         {"id": line.pk, "cargo_type": line.cargo_type_id, "quantity": line.quantity, "tonnes": line.tonnes}
@@ -116,34 +133,160 @@ class CancelForm(BootstrapMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
+# --- Receipts -------------------------------------------------------------------------------------
+
+RECEIVED_WIDGET = {"placeholder": "0", "inputmode": "decimal"}
+
+
 class ReceiveForm(BootstrapMixin, forms.Form):
-    delivered_on = forms.DateField(label=_("Delivered"), widget=DATE_WIDGET, initial=timezone.localdate)
+    """One receipt: cargo that arrived on one day (its lines are a ReceiptLineFormSet)."""
+
+    received_on = forms.DateField(label=_("Received on"), widget=DATE_WIDGET, initial=timezone.localdate)
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=500,
+        required=False,
+        help_text=_("For example the wagon or truck numbers of this receipt."),
+    )
+    close = forms.BooleanField(
+        label=_("Receipt complete — close the shipment"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        help_text=_("What has not arrived by now is then lost: give the reason for each line still short."),
+    )
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("submission_key", uuid.uuid4())
+        super().__init__(*args, **kwargs)
 
 
 class ReceiptLineForm(BootstrapMixin, forms.Form):
+    """What arrived of one cargo line now (blank: nothing), its condition and, when closing short, why.
+
+    `with_loss=False` leaves out the loss reason (a correction of a receipt of an open shipment).
+    """
+
     line_id = forms.IntegerField(widget=forms.HiddenInput)
-    received_quantity = forms.DecimalField(label=_("Received quantity"), max_digits=14, decimal_places=3)
-    received_tonnes = forms.DecimalField(label=_("Received (t)"), max_digits=12, decimal_places=3)
-    loss_reason = forms.ChoiceField(
-        label=_("Loss reason"), choices=[("", "—"), *CargoLine.LossReason.choices], required=False
+    received_quantity = forms.DecimalField(
+        label=_("Quantity received now"),
+        max_digits=14,
+        decimal_places=3,
+        required=False,
+        widget=forms.NumberInput(attrs=RECEIVED_WIDGET),
     )
-    loss_note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    received_tonnes = forms.DecimalField(
+        label=_("Tonnes received now"),
+        max_digits=12,
+        decimal_places=3,
+        required=False,
+        widget=forms.NumberInput(attrs=RECEIVED_WIDGET),
+    )
+    condition = forms.ChoiceField(
+        label=_("Condition"), choices=ReceiptLine.Condition.choices, initial=ReceiptLine.Condition.GOOD
+    )
+    damage_reason = forms.CharField(label=_("What is damaged"), max_length=300, required=False)
+    loss_reason = forms.ChoiceField(
+        label=_("Loss reason (when closing short)"), choices=[("", "—"), *CargoLine.SHORTFALL_REASONS], required=False
+    )
+    loss_note = forms.CharField(label=_("Loss note"), max_length=300, required=False)
+
+    def __init__(self, *args, with_loss: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.with_loss = with_loss
+        if not with_loss:
+            del self.fields["loss_reason"], self.fields["loss_note"]
 
     def to_input(self) -> services.ReceiptInput:
         data = self.cleaned_data
         return services.ReceiptInput(
             line_id=data["line_id"],
-            received_quantity=data["received_quantity"],
-            received_tonnes=data["received_tonnes"],
-            loss_reason=data["loss_reason"],
-            loss_note=data["loss_note"],
+            received_quantity=data["received_quantity"] or Decimal("0"),
+            received_tonnes=data["received_tonnes"] or Decimal("0"),
+            loss_reason=data.get("loss_reason", ""),
+            loss_note=data.get("loss_note", ""),
+            condition=data["condition"],
+            damage_reason=data["damage_reason"],
         )
 
 
 ReceiptLineFormSet = formset_factory(ReceiptLineForm, extra=0)
 
 
-def receipt_initial(lines: list[CargoLine]) -> list[dict]:
-    """What was sent, as the default of what arrived."""
-    return [{"line_id": line.pk, "received_quantity": line.quantity, "received_tonnes": line.tonnes} for line in lines]
+def receipt_formset(data, lines: list[CargoLine], receipt: Receipt | None = None, with_loss: bool = True):
+    """A line form per cargo line: blank for a new receipt; the receipt's values for a correction."""
+    given = {item.line_id: item for item in receipt.lines.all()} if receipt is not None else {}
+    initial = []
+    for line in lines:
+        row = {"line_id": line.pk, "condition": ReceiptLine.Condition.GOOD}
+        item = given.get(line.pk)
+        if item is not None:
+            row.update(
+                received_quantity=item.quantity,
+                received_tonnes=item.tonnes,
+                condition=item.condition,
+                damage_reason=item.damage_reason,
+            )
+        if line.loss_reason in dict(CargoLine.SHORTFALL_REASONS):
+            row.update(loss_reason=line.loss_reason, loss_note=line.loss_note)
+        initial.append(row)
+    return ReceiptLineFormSet(data, initial=initial, prefix=LINES_PREFIX, form_kwargs={"with_loss": with_loss})
+
+
+class CloseForm(BootstrapMixin, forms.Form):
+    closed_on = forms.DateField(label=_("Receipt completed on"), widget=DATE_WIDGET, initial=timezone.localdate)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ShortfallForm(BootstrapMixin, forms.Form):
+    """Why less arrived of one line than was sent (named as the services name it: loss_reason)."""
+
+    line_id = forms.IntegerField(widget=forms.HiddenInput)
+    loss_reason = forms.ChoiceField(
+        label=_("Loss reason"), choices=[("", "—"), *CargoLine.SHORTFALL_REASONS], required=False
+    )
+    loss_note = forms.CharField(label=_("Loss note"), max_length=300, required=False)
+
+    def to_shortfall(self) -> services.Shortfall:
+        data = self.cleaned_data
+        return services.Shortfall(line_id=data["line_id"], reason=data["loss_reason"], note=data["loss_note"])
+
+
+ShortfallFormSet = formset_factory(ShortfallForm, extra=0)
+
+
+def shortfall_formset(data, short_lines: list[CargoLine]):
+    initial = [
+        {"line_id": line.pk, "loss_reason": line.loss_reason, "loss_note": line.loss_note}
+        if line.loss_reason in dict(CargoLine.SHORTFALL_REASONS)
+        else {"line_id": line.pk}
+        for line in short_lines
+    ]
+    return ShortfallFormSet(data, initial=initial, prefix=LINES_PREFIX)
+
+
+def forms_by_line(line_forms, lines: list[CargoLine], fallback: forms.Form) -> list[forms.Form]:
+    """The line form of each cargo line, in the order of the shipment's lines (which is how the
+    services number them: `lines-<i>-<field>`); `fallback` (the page's form) for a line without one."""
+    by_id = {str(form["line_id"].value()): form for form in line_forms}
+    return [by_id.get(str(line.pk), fallback) for line in lines]
+
+
+def line_rows(lines: list[CargoLine], line_forms) -> list[tuple[CargoLine, forms.Form | None]]:
+    """(cargo line, its form) for the page's rows, paired by line id whatever order the forms came in."""
+    by_id = {str(form["line_id"].value()): form for form in line_forms}
+    return [(line, by_id.get(str(line.pk))) for line in lines]
+
+
+class ReopenForm(BootstrapMixin, forms.Form):
+    reason = forms.CharField(label=_("Why is it reopened?"), max_length=500, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CorrectReceiptForm(BootstrapMixin, forms.Form):
+    received_on = forms.DateField(label=_("Received on"), widget=DATE_WIDGET)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    # Required by the service (its message is the one shown).
+    reason = forms.CharField(label=_("Why is the receipt corrected?"), max_length=500, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)

@@ -1,14 +1,18 @@
 """Reads of shipments shared by the pages and the API."""
 
+import datetime
+import itertools
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import floatformat
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from aidtrack import history
 
-from .models import CargoLine, Shipment
+from .models import CargoLine, CargoType, Receipt, ReceiptLine, Shipment
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=3))
 
@@ -60,3 +64,126 @@ def shipment_history(shipment: Shipment) -> list[dict]:
             excluded_fields=["shipment"],
         ),
     )
+
+
+# --- Receipts -------------------------------------------------------------------------------------
+
+
+def shipment_receipts(shipment: Shipment, lines: list[CargoLine]) -> list[Receipt]:
+    """The shipment's receipts in date order, each with `items` (its lines, with the cargo line and the
+    line's running received tonnes and quantity after this receipt) and `corrections` (see
+    `_corrections`). Sets `tonnes_damaged` on each of `lines`. Four queries whatever the number of
+    receipts."""
+    receipts = list(shipment.receipts.select_related("recorded_by").order_by("received_on", "id"))
+    by_line = {line.pk: line for line in lines}
+    receipt_lines: dict[int, list[ReceiptLine]] = {}
+    for item in ReceiptLine.objects.filter(receipt__shipment=shipment).order_by("id"):
+        receipt_lines.setdefault(item.receipt_id, []).append(item)
+    running: dict[int, tuple[Decimal, Decimal]] = {}
+    for line in lines:
+        line.tonnes_damaged = Decimal("0")
+    for receipt in receipts:
+        receipt.items = []
+        for item in sorted(receipt_lines.get(receipt.pk, []), key=lambda i: i.line_id):
+            line = by_line[item.line_id]
+            quantity, tonnes = running.get(line.pk, (Decimal("0"), Decimal("0")))
+            running[line.pk] = quantity + item.quantity, tonnes + item.tonnes
+            if item.condition == ReceiptLine.Condition.DAMAGED:
+                line.tonnes_damaged += item.tonnes
+            receipt.items.append({"item": item, "line": line, "quantity_so_far": running[line.pk][0],
+                                  "tonnes_so_far": running[line.pk][1]})  # fmt: skip
+    _attach_corrections(receipts, by_line)
+    return receipts
+
+
+def _attach_corrections(receipts: list[Receipt], lines: dict[int, CargoLine]) -> None:
+    """Set `corrections` on each receipt: newest last, each a dict of `when`, `who` (None: a deleted
+    user), `reason` and `changes` ((what, old, new) as text), from the history of the receipt and of
+    its lines. A line record belongs to the correction of its receipt saved last before it (the
+    service saves the receipt first, then its lines, in one transaction)."""
+    ids = [receipt.pk for receipt in receipts]
+    receipt_records: dict[int, list] = {}
+    records = Receipt.history.filter(id__in=ids).select_related("history_user").order_by("history_date", "history_id")
+    for record in records:
+        receipt_records.setdefault(record.id, []).append(record)
+    line_records: dict[int, list] = {}
+    for record in ReceiptLine.history.filter(receipt_id__in=ids).order_by("history_date", "history_id"):
+        line_records.setdefault(record.receipt_id, []).append(record)
+    for receipt in receipts:
+        records = receipt_records.get(receipt.pk, [])
+        corrections = []
+        for previous, record in itertools.pairwise(records):
+            changes = [
+                (label, _show(getattr(previous, name)), _show(getattr(record, name)))
+                for name, label in ((("received_on", _("Received on")), ("note", _("Note"))))
+                if getattr(previous, name) != getattr(record, name)
+            ]
+            corrections.append({"record": record, "when": record.history_date, "who": record.history_user,
+                                "reason": record.correction_reason, "changes": changes})  # fmt: skip
+        last_of: dict[int, object] = {}
+        for record in line_records.get(receipt.pk, []):
+            previous = last_of.get(record.id)
+            last_of[record.id] = record
+            owner = next((c for c in reversed(corrections) if c["record"].history_date <= record.history_date), None)
+            if owner is not None:
+                owner["changes"].extend(_line_changes(previous, record, lines.get(record.line_id)))
+        receipt.corrections = corrections
+
+
+def _line_changes(previous, record, line: CargoLine | None) -> list[tuple[str, str, str]]:
+    cargo = line.cargo_type.name if line is not None else "?"
+    if record.history_type == "+" or previous is None:
+        return [(cargo, "—", _receipt_line_text(record, line))]
+    if record.history_type == "-":
+        return [(cargo, _receipt_line_text(previous, line), "—")]
+    fields = {
+        "quantity": _("quantity"),
+        "tonnes": _("tonnes"),
+        "condition": _("condition"),
+        "damage_reason": _("damage"),
+    }
+    return [
+        (f"{cargo}: {label}", _show(getattr(previous, name), name), _show(getattr(record, name), name))
+        for name, label in fields.items()
+        if getattr(previous, name) != getattr(record, name)
+    ]
+
+
+def _receipt_line_text(record, line: CargoLine | None) -> str:
+    unit = CargoType.UNIT_SYMBOLS.get(line.cargo_type.unit, line.cargo_type.unit) if line is not None else ""
+    text = (
+        f"{_show(record.quantity, 'quantity')} {unit} · {_show(record.tonnes, 'tonnes')} {CargoType.UNIT_SYMBOLS['t']}"
+    )
+    if record.condition == ReceiptLine.Condition.DAMAGED:
+        text += f" · {_show(record.condition, 'condition')} ({record.damage_reason})"
+    return text
+
+
+def _show(value, name: str = "") -> str:
+    """A value of a receipt or receipt line as the page shows it."""
+    if value is None or value == "":
+        return "—"
+    if name == "condition":
+        return str(dict(ReceiptLine.Condition.choices).get(value, value))
+    if isinstance(value, Decimal):
+        return floatformat(value, "3g" if name == "tonnes" else "-3g")
+    if isinstance(value, datetime.date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    return str(value)
+
+
+def shipment_figures(shipment: Shipment, lines: list[CargoLine]) -> dict[str, Decimal | None]:
+    """The detail page's totals: sent, received (None before any receipt), damaged, overage, and the
+    rest: `remaining` while the shipment is open, `lost` once it is closed (None otherwise).
+    `lines` must have `tonnes_damaged` (set by `shipment_receipts`)."""
+    closed = shipment.status == Shipment.Status.DELIVERED
+    rest = sum((line.remaining_tonnes for line in lines), Decimal("0"))
+    received = [line.received_tonnes for line in lines if line.received_tonnes is not None]
+    return {
+        "sent": sum((line.tonnes for line in lines), Decimal("0")),
+        "received": sum(received, Decimal("0")) if received else None,
+        "damaged": sum((line.tonnes_damaged for line in lines), Decimal("0")),
+        "overage": sum((line.overage_tonnes for line in lines), Decimal("0")),
+        "remaining": None if closed else rest,
+        "lost": rest if closed else None,
+    }

@@ -1,17 +1,19 @@
 """Shipment pages: permission, form, service, redirect after POST."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from aidtrack.forms import call_service, kept_line_forms, posted_lines
+from aidtrack import roles
+from aidtrack.forms import apply_service_errors, call_service, kept_line_forms, posted_lines
 
 from . import access, forms, selectors, services
 from .filters import ShipmentFilter
+from .models import Receipt, Shipment
 
 PAGE_SIZE = 50
 
@@ -74,10 +76,12 @@ def shipment_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def shipment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk, for_change=True)
-    if not shipment.is_editable:
-        messages.error(request, _("A delivered or cancelled shipment cannot be edited."))
+    if shipment.status == Shipment.Status.CANCELLED:
+        messages.error(request, _("A cancelled shipment cannot be edited."))
         return redirect("shipments:detail", pk)
     form = forms.ShipmentForm(request.POST or None, user=request.user, instance=shipment)
+    if form.notes_only:
+        return _edit_notes(request, shipment, form)
     formset = _line_formset(request, initial=forms.line_initial(shipment))
     if request.method == "POST":
         response = _save_shipment(
@@ -94,18 +98,42 @@ def shipment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "shipments/form.html", {"form": form, "formset": formset, "shipment": shipment})
 
 
+def _edit_notes(request: HttpRequest, shipment: Shipment, form: forms.ShipmentForm) -> HttpResponse:
+    """The edit of a shipment whose cargo has arrived: notes and transport reference only."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.shipment_update(
+                by=request.user,
+                shipment_id=shipment.pk,
+                data=form.to_input(forms.existing_lines(shipment)),
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except ValidationError as error:
+            apply_service_errors(error, form)
+        except services.EditConflict as conflict:
+            form.add_error(None, conflict.message)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("shipments:detail", shipment.pk)
+    lines = selectors.shipment_lines(shipment)
+    return render(request, "shipments/form.html", {"form": form, "lines": lines, "shipment": shipment})
+
+
 def shipment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk)
     lines = selectors.shipment_lines(shipment)
+    receipts = selectors.shipment_receipts(shipment, lines)  # before the figures: sets damaged per line
     return render(
         request,
         "shipments/detail.html",
         {
             "shipment": shipment,
             "lines": lines,
-            "totals": selectors.shipment_totals(lines),
+            "receipts": receipts,
+            "totals": selectors.shipment_figures(shipment, lines),
             "history": selectors.shipment_history(shipment),
             "can_change": access.can_change_shipment(request.user, shipment),
+            "can_reopen": roles.is_administrator(request.user) and shipment.status == Shipment.Status.DELIVERED,
         },
     )
 
@@ -152,31 +180,154 @@ def shipment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# --- Receipts -------------------------------------------------------------------------------------
+
+
+def _not_open_for_receipt(request: HttpRequest, shipment: Shipment) -> HttpResponse | None:
+    """On GET, send a shipment that is not in transit or partly received back to its page. (A POST goes
+    to the service, which refuses it, or finds the same form posted already.)"""
+    if request.method == "GET" and not shipment.is_open_for_receipt:
+        messages.error(request, _("Only a shipment in transit or partly received can be received or closed."))
+        return redirect("shipments:detail", shipment.pk)
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def shipment_receive(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record one receipt (what arrived on one day), and close the shipment if it completes it."""
     shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk, for_change=True)
+    if response := _not_open_for_receipt(request, shipment):
+        return response
     lines = selectors.shipment_lines(shipment)
     form = forms.ReceiveForm(request.POST or None, initial={"version": shipment.version})
-    formset = forms.ReceiptLineFormSet(
-        request.POST or None, initial=forms.receipt_initial(lines), prefix=forms.LINES_PREFIX
-    )
+    formset = forms.receipt_formset(request.POST or None, lines)
     if request.method == "POST" and form.is_valid() & formset.is_valid():
-        received = call_service(
-            lambda: services.shipment_receive(
+        data = form.cleaned_data
+        try:
+            services.receipt_create(
                 by=request.user,
                 shipment_id=pk,
-                delivered_on=form.cleaned_data["delivered_on"],
-                receipts=[line_form.to_input() for line_form in formset.forms],
-                expected_version=form.cleaned_data["version"],
-            ),
-            form,
-            formset.forms,
-            forms.LINES_PREFIX,
-        )
-        if received:
+                received_on=data["received_on"],
+                lines=[line_form.to_input() for line_form in formset.forms],
+                note=data["note"],
+                close=data["close"],
+                expected_version=data["version"],
+                submission_key=data["submission_key"],
+            )
+        except ValidationError as error:
+            apply_service_errors(error, form, forms.forms_by_line(formset.forms, lines, form), forms.LINES_PREFIX)
+        except services.EditConflict as conflict:
+            form.add_error(None, conflict.message)
+        else:
             messages.success(request, _("Receipt recorded."))
             return redirect("shipments:detail", pk)
-    rows = list(zip(lines, formset.forms, strict=False))
     return render(
-        request, "shipments/receive.html", {"shipment": shipment, "form": form, "formset": formset, "rows": rows}
+        request,
+        "shipments/receive.html",
+        {"shipment": shipment, "form": form, "formset": formset, "rows": forms.line_rows(lines, formset.forms)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def shipment_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Receipt complete: close the shipment; what has not arrived is lost, with a reason per short line."""
+    shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk, for_change=True)
+    if response := _not_open_for_receipt(request, shipment):
+        return response
+    lines = selectors.shipment_lines(shipment)
+    form = forms.CloseForm(request.POST or None, initial={"version": shipment.version})
+    formset = forms.shortfall_formset(request.POST or None, [line for line in lines if line.is_short])
+    if request.method == "POST" and form.is_valid() & formset.is_valid():
+        try:
+            services.shipment_close(
+                by=request.user,
+                shipment_id=pk,
+                closed_on=form.cleaned_data["closed_on"],
+                shortfalls=[line_form.to_shortfall() for line_form in formset.forms],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            apply_service_errors(error, form, forms.forms_by_line(formset.forms, lines, form), forms.LINES_PREFIX)
+        except services.EditConflict as conflict:
+            form.add_error(None, conflict.message)
+        else:
+            messages.success(request, _("Receipt complete: the shipment is closed."))
+            return redirect("shipments:detail", pk)
+    return render(
+        request,
+        "shipments/close.html",
+        {"shipment": shipment, "form": form, "formset": formset, "rows": forms.line_rows(lines, formset.forms)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def shipment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo the closing of a delivered shipment (administrators only)."""
+    shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk)
+    if not roles.is_administrator(request.user):
+        raise PermissionDenied(_("Only an administrator may reopen a closed shipment."))
+    if request.method == "GET" and shipment.status != Shipment.Status.DELIVERED:
+        messages.error(request, _("Only a delivered (closed) shipment can be reopened."))
+        return redirect("shipments:detail", pk)
+    form = forms.ReopenForm(request.POST or None, initial={"version": shipment.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.shipment_reopen(
+                by=request.user,
+                shipment_id=pk,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            apply_service_errors(error, form)
+        except services.EditConflict as conflict:
+            form.add_error(None, conflict.message)
+        else:
+            messages.success(request, _("Shipment reopened."))
+            return redirect("shipments:detail", pk)
+    return render(request, "shipments/reopen.html", {"shipment": shipment, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def receipt_correct(request: HttpRequest, pk: int, receipt_pk: int) -> HttpResponse:
+    """Correct one receipt: its date, note and lines, with a reason kept in its history."""
+    shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk, for_change=True)
+    receipt = get_object_or_404(Receipt.objects.filter(shipment=shipment), pk=receipt_pk)
+    lines = selectors.shipment_lines(shipment)
+    closed = shipment.status == Shipment.Status.DELIVERED
+    form = forms.CorrectReceiptForm(
+        request.POST or None,
+        initial={"received_on": receipt.received_on, "note": receipt.note, "version": receipt.version},
+    )
+    formset = forms.receipt_formset(request.POST or None, lines, receipt=receipt, with_loss=closed)
+    if request.method == "POST" and form.is_valid() & formset.is_valid():
+        data = form.cleaned_data
+        try:
+            services.receipt_correct(
+                by=request.user,
+                receipt_id=receipt.pk,
+                received_on=data["received_on"],
+                lines=[line_form.to_input() for line_form in formset.forms],
+                reason=data["reason"],
+                note=data["note"],
+                expected_version=data["version"],
+            )
+        except ValidationError as error:
+            apply_service_errors(error, form, forms.forms_by_line(formset.forms, lines, form), forms.LINES_PREFIX)
+        except services.ReceiptConflict as conflict:
+            form.add_error(None, conflict.message)
+        else:
+            messages.success(request, _("Receipt corrected."))
+            return redirect("shipments:detail", pk)
+    return render(
+        request,
+        "shipments/correct.html",
+        {
+            "shipment": shipment,
+            "receipt": receipt,
+            "form": form,
+            "formset": formset,
+            "rows": forms.line_rows(lines, formset.forms),
+            "closed": closed,
+        },
     )

@@ -1,6 +1,7 @@
 """The overview dashboard: its figures are the API's, and its cost does not grow with the data."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from aidtrack import roles
 from aidtrack.selectors import filter_by_location_subtree, location_get_by_code
-from shipments import totals
-from shipments.models import CargoLine, Shipment
+from shipments import services, totals
+from shipments.models import CargoLine, ReceiptLine, Shipment
 from tests.factories import UserFactory, bulk_delivered, make_shipment
 
 
@@ -22,6 +23,7 @@ def figures(response) -> dict:
         "road": data.road,
         "rail": data.rail,
         "total": Decimal(data.by_mode.total["tonnes_delivered"]),
+        "damaged": Decimal(data.by_mode.total["tonnes_damaged"]),
         "lost": Decimal(data.by_mode.total["tonnes_lost"]),
         "transit": Decimal(data.by_mode.in_transit["tonnes"]),
     }
@@ -34,9 +36,21 @@ def api_figures(client, query: str) -> dict:
         "road": by_mode.get("road", Decimal(0)),
         "rail": by_mode.get("rail", Decimal(0)),
         "total": Decimal(body["total"]["tonnes_delivered"]),
+        "damaged": Decimal(body["total"]["tonnes_damaged"]),
         "lost": Decimal(body["total"]["tonnes_lost"]),
         "transit": Decimal(body["in_transit"]["tonnes"]),
     }
+
+
+def receive_part_damaged(shipment, by, received_on=datetime.date(2020, 11, 25)):
+    """A receipt of part of the first line of `shipment`, 1.5 t of it damaged."""
+    line = shipment.lines.order_by("id").first()
+    services.receipt_create(
+        by=by,
+        shipment_id=shipment.pk,
+        received_on=received_on,
+        lines=[services.ReceiptInput(line.pk, Decimal("10"), Decimal("1.5"), condition="damaged", damage_reason="wet")],
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,37 +64,48 @@ def api_figures(client, query: str) -> dict:
 )
 def test_headline_figures_equal_the_totals_api(client, coordinator, two_regions, page_query, api_query):
     bulk_delivered(60, coordinator.organisation, two_regions)
-    make_shipment(by=UserFactory(role=roles.ADMINISTRATOR), destination=two_regions["n1"], status="in_transit")
+    administrator = UserFactory(role=roles.ADMINISTRATOR)
+    moving = make_shipment(by=administrator, destination=two_regions["n1"], status="in_transit")
+    receive_part_damaged(moving, administrator)
     totals.refresh()
     client.force_login(coordinator)
     page = figures(client.get(f"/?{page_query}"))
     assert page == api_figures(client, api_query)
     assert page == direct_figures(QueryDict(api_query))  # and both equal the records themselves
     assert page["total"] > 0
+    if not page_query:
+        assert page["damaged"] == Decimal("1.5")
 
 
 def direct_figures(params) -> dict:
-    """The headline figures summed straight from shipments and cargo lines (not from the totals)."""
+    """The headline figures summed straight from receipts and cargo lines (not from the totals):
+    delivered (and damaged) by receipt date, lost on closed shipments by closing date, in transit =
+    what remains of open shipments."""
+    receipt_lines = ReceiptLine.objects.all()
     lines = CargoLine.objects.all()
     if params.get("destination"):
-        lines = filter_by_location_subtree(lines, "shipment__destination", location_get_by_code(params["destination"]))
-    moving = lines.filter(shipment__status="in_transit")
-    delivered = lines.filter(shipment__status="delivered")
+        area = location_get_by_code(params["destination"])
+        receipt_lines = filter_by_location_subtree(receipt_lines, "receipt__shipment__destination", area)
+        lines = filter_by_location_subtree(lines, "shipment__destination", area)
+    moving = lines.filter(shipment__status__in=["in_transit", "partly_received"])
+    closed = lines.filter(shipment__status="delivered")
     if params.get("date_from"):
-        delivered = delivered.filter(shipment__delivered_on__gte=params["date_from"])
+        receipt_lines = receipt_lines.filter(receipt__received_on__gte=params["date_from"])
+        closed = closed.filter(shipment__delivered_on__gte=params["date_from"])
     if params.get("date_to"):
-        delivered = delivered.filter(shipment__delivered_on__lte=params["date_to"])
+        receipt_lines = receipt_lines.filter(receipt__received_on__lte=params["date_to"])
+        closed = closed.filter(shipment__delivered_on__lte=params["date_to"])
 
-    def received(mode=None):
-        rows = delivered.filter(shipment__mode=mode) if mode else delivered
-        return rows.aggregate(t=Sum("received_tonnes"))["t"] or Decimal(0)
+    def received(rows):
+        return rows.aggregate(t=Sum("tonnes"))["t"] or Decimal(0)
 
     return {
-        "road": received("road"),
-        "rail": received("rail"),
-        "total": received(),
-        "lost": (delivered.aggregate(t=Sum("tonnes"))["t"] or Decimal(0)) - received(),
-        "transit": moving.aggregate(t=Sum("tonnes"))["t"] or Decimal(0),
+        "road": received(receipt_lines.filter(receipt__shipment__mode="road")),
+        "rail": received(receipt_lines.filter(receipt__shipment__mode="rail")),
+        "total": received(receipt_lines),
+        "damaged": received(receipt_lines.filter(condition="damaged")),
+        "lost": sum((line.remaining_tonnes for line in closed), Decimal(0)),
+        "transit": sum((line.remaining_tonnes for line in moving), Decimal(0)),
     }
 
 
@@ -91,6 +116,20 @@ def test_headline_figures_are_rendered_in_the_page(client, coordinator, two_regi
     api = api_figures(client, "")
     assert f'data-testid="road-tonnes" data-value="{api["road"]}"' in html
     assert f'data-testid="total-tonnes" data-value="{api["total"]:.3f}"' in html
+
+
+def test_damaged_tonnes_are_a_headline_figure_of_their_own(client, coordinator, officer, two_regions):
+    bulk_delivered(6, coordinator.organisation, two_regions)
+    moving = make_shipment(by=officer, destination=two_regions["s1"], status="in_transit")
+    receive_part_damaged(moving, officer)
+    totals.refresh()
+    client.force_login(coordinator)
+    html = client.get("/").content.decode()
+    api = api_figures(client, "")
+    assert api["damaged"] == Decimal("1.5")
+    assert 'data-testid="damaged-tonnes" data-value="1.500">1.500<' in html
+    order = re.findall(r'data-testid="([a-z]+)-tonnes"', html)  # next to delivered and lost
+    assert order.index("damaged") == order.index("total") + 1 and order.index("lost") == order.index("damaged") + 1
 
 
 def test_cumulative_table_ends_at_the_delivered_totals(client, coordinator, two_regions):

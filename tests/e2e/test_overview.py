@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from shipments import totals
 from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory, make_shipment
@@ -52,9 +53,12 @@ def test_a_delivery_logged_in_the_browser_moves_the_road_figure_and_chart(
     page.fill("#id_dispatched_on", "2020-11-20")
     page.get_by_role("button", name="Dispatch").click()
     page.get_by_role("link", name="Record receipt").click()
-    page.fill("#id_delivered_on", "2020-11-23")
+    page.fill("#id_received_on", "2020-11-23")
+    page.fill("#id_lines-0-received_quantity", "40")
+    page.fill("#id_lines-0-received_tonnes", "7.25")
+    page.get_by_label("Receipt complete — close the shipment").check()
     page.get_by_role("button", name="Record receipt").click()
-    assert page.get_by_test_id("status").inner_text() == "Delivered"
+    expect(page.get_by_test_id("status")).to_have_text("Delivered")
 
     totals.refresh()  # what the worker does on commit (or beat within a minute)
     page.goto(f"{live_server.url}/")

@@ -1,6 +1,7 @@
 """An officer logs, dispatches and receives a shipment in a real browser."""
 
 import pytest
+from playwright.sync_api import expect
 
 from shipments.models import Shipment
 from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory
@@ -50,11 +51,14 @@ def test_officer_logs_dispatches_and_receives_with_a_loss(
     assert page.get_by_test_id("status").inner_text() == "In transit"
 
     page.get_by_role("link", name="Record receipt").click()
-    page.fill("#id_delivered_on", "2020-11-23")
-    page.fill("#id_lines-1-received_quantity", "180")
-    page.fill("#id_lines-1-received_tonnes", "4")
+    page.wait_for_url(f"**/shipments/{shipment.pk}/receive/")
+    page.fill("#id_received_on", "2020-11-23")
+    for i, (qty, tonnes) in enumerate([("12", "12"), ("180", "4"), ("4", "5")]):
+        page.fill(f"#id_lines-{i}-received_quantity", qty)
+        page.fill(f"#id_lines-{i}-received_tonnes", tonnes)
+    page.get_by_label("Receipt complete — close the shipment").check()
     page.get_by_role("button", name="Record receipt").click()
-    assert page.locator(".invalid-feedback", has_text="give the reason").is_visible()  # refused, by the line
+    expect(page.locator(".invalid-feedback", has_text="give the reason")).to_be_visible()  # refused, by the line
     page.select_option("#id_lines-1-loss_reason", "damaged")
     page.get_by_role("button", name="Record receipt").click()
     page.wait_for_url(f"**/shipments/{shipment.pk}/")
