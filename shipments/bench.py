@@ -53,6 +53,14 @@ def reset_data() -> None:
         )
 
 
+def empty_totals() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """TRUNCATE shipments_deliverytotal, shipments_deliverydaytotal, shipments_deliveryareamonthtotal,
+               shipments_deliverycargomonthtotal, shipments_intransittotal"""
+        )
+
+
 def reference_data() -> dict:
     """Organisations, 200 destinations under 4 regions, 30 cargo types (idempotent)."""
     org, _ = Organisation.objects.get_or_create(code="bench-ministry", defaults={"name": "Bench ministry"})

@@ -469,7 +469,17 @@ def _check_select(where: str = "") -> str:
         GROUP BY {_month("c.day")}, c.mode, c.destination_id"""
 
 
-TEMPORARY = ("fresh_cells", "fresh_l0", "fresh_day", "fresh_cargo", "closure", "fresh_area", "fresh_transit", "diff")
+TEMPORARY = (
+    "fresh_rows",
+    "fresh_cells",
+    "fresh_l0",
+    "fresh_day",
+    "fresh_cargo",
+    "closure",
+    "fresh_area",
+    "fresh_transit",
+    "diff",
+)
 
 
 def rebuild() -> RebuildResult:
@@ -487,6 +497,10 @@ def rebuild() -> RebuildResult:
         rebuild_settings(cursor)
         for name in TEMPORARY:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {L0}) OR EXISTS (SELECT 1 FROM {DAY})")
+        if not cursor.fetchone()[0]:
+            _rebuild_into_empty(cursor, result)
+            return result
         with _checking_records(cursor, parts) as result.parts:
             # Meanwhile, on this connection, what does not depend on the check.
             cursor.execute(f"CREATE TEMP TABLE fresh_transit AS {_transit_select()}")
@@ -508,25 +522,88 @@ def rebuild() -> RebuildResult:
             cursor.execute(f"CREATE TEMP TABLE fresh_day AS {_day_select()}")
             _analyze(cursor, "fresh_day")
             result.add(_sync(cursor, DAY, "fresh_day", DAY_COLUMNS, ["day", "mode", "destination_id"]))
-        result.add(_sync(cursor, CARGO_MONTH, "fresh_cargo", CARGO_MONTH_COLUMNS, ["month", "mode", "cargo_type_id"]))
-        cursor.execute(
-            """CREATE TEMP TABLE fresh_area AS
-            SELECT m.month AS month, m.mode AS mode, c.ancestor AS area_id, c.depth AS area_depth,
-                   SUM(m.tonnes_delivered) AS tonnes_delivered, SUM(m.tonnes_damaged) AS tonnes_damaged,
-                   SUM(m.tonnes_lost) AS tonnes_lost,
-                   SUM(m.shipments) AS shipments
-            FROM fresh_cells m JOIN closure c ON c.descendant = m.destination_id
-            GROUP BY m.month, m.mode, c.ancestor, c.depth"""
-        )
-        result.add(_sync(cursor, AREA, "fresh_area", AREA_COLUMNS, ["month", "mode", "area_id"]))
-        result.add(
-            _sync(cursor, TRANSIT, "fresh_transit", TRANSIT_COLUMNS, ["mode", "destination_id", "cargo_type_id"])
-        )
-        for name in TEMPORARY:
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        now = timezone.now()
-        TotalsState.objects.update_or_create(id=1, defaults={"rebuilt_at": now, "refreshed_at": now})
+        _finish_rebuild(cursor, result)
     return result
+
+
+def _finish_rebuild(cursor, result: RebuildResult) -> None:
+    """Bring the cargo × month, area and in-transit tables in line with fresh_cargo, fresh_cells
+    (month sums per destination) and fresh_transit, and record the rebuild."""
+    result.add(_sync(cursor, CARGO_MONTH, "fresh_cargo", CARGO_MONTH_COLUMNS, ["month", "mode", "cargo_type_id"]))
+    cursor.execute(
+        """CREATE TEMP TABLE fresh_area AS
+        SELECT m.month AS month, m.mode AS mode, c.ancestor AS area_id, c.depth AS area_depth,
+               SUM(m.tonnes_delivered) AS tonnes_delivered, SUM(m.tonnes_damaged) AS tonnes_damaged,
+               SUM(m.tonnes_lost) AS tonnes_lost,
+               SUM(m.shipments) AS shipments
+        FROM fresh_cells m JOIN closure c ON c.descendant = m.destination_id
+        GROUP BY m.month, m.mode, c.ancestor, c.depth"""
+    )
+    result.add(_sync(cursor, AREA, "fresh_area", AREA_COLUMNS, ["month", "mode", "area_id"]))
+    result.add(_sync(cursor, TRANSIT, "fresh_transit", TRANSIT_COLUMNS, ["mode", "destination_id", "cargo_type_id"]))
+    for name in TEMPORARY:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    now = timezone.now()
+    TotalsState.objects.update_or_create(id=1, defaults={"rebuilt_at": now, "refreshed_at": now})
+
+
+def _rebuild_into_empty(cursor, result: RebuildResult) -> None:
+    """The rebuild when the day tables are empty (first start, disaster recovery): nothing to compare
+    or keep, so one pass over the records makes both day tables' rows, inserted in their index order."""
+    cursor.execute(f"CREATE TEMP TABLE fresh_rows AS {_fresh_day_rows()}")
+    with _indexes_built_after(cursor, L0):
+        cursor.execute(
+            f"INSERT INTO {L0} ({L0_COLUMNS}) SELECT {L0_COLUMNS} FROM fresh_rows WHERE cargo_type_id IS NOT NULL"
+        )
+        result.inserted += cursor.rowcount
+    with _indexes_built_after(cursor, DAY):
+        cursor.execute(
+            f"INSERT INTO {DAY} ({DAY_COLUMNS}) SELECT {DAY_COLUMNS} FROM fresh_rows WHERE cargo_type_id IS NULL"
+        )
+        result.inserted += cursor.rowcount
+    cursor.execute(
+        f"""CREATE TEMP TABLE fresh_cells AS
+            SELECT {_month("day")} AS month, mode, destination_id, SUM(tonnes_delivered) AS tonnes_delivered,
+                   SUM(tonnes_damaged) AS tonnes_damaged, SUM(tonnes_lost) AS tonnes_lost,
+                   SUM(shipments) AS shipments
+            FROM fresh_rows WHERE cargo_type_id IS NULL GROUP BY {_month("day")}, mode, destination_id"""
+    )
+    cursor.execute("DROP TABLE fresh_rows")
+    cursor.execute(f"CREATE TEMP TABLE fresh_transit AS {_transit_select()}")
+    _build_closure(cursor)
+    _sum_cargo_months(cursor)
+    _finish_rebuild(cursor, result)
+
+
+@contextlib.contextmanager
+def _indexes_built_after(cursor, table: str) -> Iterator[None]:
+    """On PostgreSQL, a bulk insert into the empty `table` without its indexes (but the primary key),
+    which are built again afterwards: one sorted build each, on every core, costs a fraction of
+    updating them row by row (the benchmark's rebuild from empty: 3.0x the raw GROUP BY with them
+    updated, about 2x with this). The DDL locks the table until the rebuild commits; it is empty."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'u'",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        """SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s
+           AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)""",
+        [table, table],
+    )
+    indexes = cursor.fetchall()
+    for name, _definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    for name, definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    for _name, definition in indexes:
+        cursor.execute(definition)
 
 
 def _sum_cargo_months(cursor) -> None:

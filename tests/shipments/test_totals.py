@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
@@ -594,3 +594,39 @@ def test_bad_parameters_are_named(params, param):
     with pytest.raises(TotalsQueryError) as error:
         parse_totals_query(params)
     assert error.value.param == param
+
+
+def table_indexes() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT tablename, indexdef FROM pg_indexes
+               WHERE tablename IN ('shipments_deliverytotal', 'shipments_deliverydaytotal')"""
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_a_rebuild_into_empty_tables_inserts_everything_and_keeps_every_index(world):
+    """First start or disaster recovery: the bulk path fills the empty tables in one pass, and on
+    PostgreSQL builds their indexes and unique constraints again after the insert."""
+    rng = random.Random(13)
+    while Shipment.objects.filter(status="delivered").count() < 6:
+        random_operation(rng, world)
+    totals.refresh()
+    indexes = table_indexes() if connection.vendor == "postgresql" else None
+    rows = DeliveryTotal.objects.count() + DeliveryDayTotal.objects.count()
+    for table in (DeliveryTotal, DeliveryDayTotal, DeliveryAreaMonthTotal, DeliveryCargoMonthTotal, InTransitTotal):
+        table.objects.all().delete()
+
+    result = totals.rebuild()
+    assert result.deleted == 0 and result.inserted >= rows > 0
+    assert_totals_match_records()
+    assert totals.rebuild().changed == 0
+    if indexes is not None:
+        assert table_indexes() == indexes
+        row = DeliveryTotal.objects.first()
+        with pytest.raises(IntegrityError, match="deliverytotal_unique"), transaction.atomic():
+            DeliveryTotal.objects.create(
+                day=row.day, mode=row.mode, cargo_type_id=row.cargo_type_id, destination_id=row.destination_id,
+                tonnes_delivered=1, quantity_delivered=1, tonnes_lost=0, shipments=1,
+            )  # fmt: skip
