@@ -56,6 +56,10 @@ class CargoType(models.Model):
         return self.name
 
 
+# The figures each shipment stores of its lines (see Shipment.line_count and below).
+FIGURE_FIELDS = ("line_count", "tonnes_sent", "tonnes_received", "tonnes_lost", "tonnes_damaged")
+
+
 class Shipment(models.Model):
     """A waybill: one consignment from an origin to a destination by one transport mode."""
 
@@ -104,7 +108,18 @@ class Shipment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["submission_key", "updated_at"])
+    # Figures of the lines and receipt lines, stored so that lists show and sort by them without
+    # summing the lines of every shipment. Written only by `services._recount_figures`, in the
+    # transaction of each write; `selectors.shipments_with_wrong_figures` checks them against the records.
+    line_count = models.PositiveIntegerField(_("lines"), default=0, editable=False)
+    tonnes_sent = models.DecimalField(_("sent (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
+    tonnes_received = models.DecimalField(_("received (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
+    # Sent - received per line, never below 0, once closed (delivered); 0 before.
+    tonnes_lost = models.DecimalField(_("lost (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
+    # Received in damaged condition (part of tonnes_received).
+    tonnes_damaged = models.DecimalField(_("damaged (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
+    # The figures are derived from the lines' own history: recording them again would only add noise.
+    history = HistoricalRecords(excluded_fields=["submission_key", "updated_at", *FIGURE_FIELDS])
 
     class Meta:
         ordering = ["-dispatched_on", "-id"]
@@ -144,6 +159,10 @@ class Shipment(models.Model):
             models.Index(fields=["status", "delivered_on"]),
             models.Index(fields=["destination", "dispatched_on"]),
             models.Index(fields=["destination", "delivered_on"]),
+            # Read backwards, these serve the list's orders with a LIMIT and no sort: the default
+            # `dispatched_on DESC NULLS FIRST, id DESC`, and `tonnes_sent DESC, id DESC` (and ascending).
+            models.Index(fields=["dispatched_on", "id"], name="shipment_dispatched_id_idx"),
+            models.Index(fields=["tonnes_sent", "id"], name="shipment_tonnes_sent_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -2,35 +2,142 @@
 
 import datetime
 import itertools
+import json
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import connection, connections
+from django.db.models import F, QuerySet
 from django.template.defaultfilters import floatformat
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from aidtrack import history
 
-from .models import CargoLine, CargoType, Receipt, ReceiptLine, Shipment
+from .models import FIGURE_FIELDS, CargoLine, CargoType, Receipt, ReceiptLine, Shipment
 
-ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=3))
-
-
-def with_line_totals(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
-    """Annotate tonnes sent and received and the number of lines, in the same query."""
-    return queryset.annotate(
-        tonnes_sent=Coalesce(Sum("lines__tonnes"), ZERO),
-        tonnes_received=Coalesce(Sum("lines__received_tonnes"), ZERO),
-        line_count=Count("lines"),
-    )
+Q3 = Decimal("0.001")
 
 
 def shipment_list(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
-    """Shipments with their line totals, newest dispatch first (planned ones, with no date, on top)."""
-    return with_line_totals(queryset.select_related("consignor", "consignee", "origin", "destination")).order_by(
+    """Shipments newest dispatch first (planned ones, with no date, on top), with the figures each
+    shipment stores (tonnes sent, received, lost, damaged, line count): nothing is summed, so a page
+    costs the same with 100 or 250,000 shipments (the order is an index, read backwards)."""
+    return queryset.select_related("consignor", "consignee", "origin", "destination").order_by(
         F("dispatched_on").desc(nulls_first=True), "-id"
     )
+
+
+def estimated_count(queryset: QuerySet) -> int | None:
+    """The planner's estimate of how many rows `queryset` has (PostgreSQL's EXPLAIN: no row is read,
+    from the table's statistics); None on other databases."""
+    db = connections[queryset.db]
+    if db.vendor != "postgresql":
+        return None
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with db.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+# --- Stored figures ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a shipment stores of its lines and receipt lines (Shipment.line_count, tonnes_*)."""
+
+    line_count: int = 0
+    tonnes_sent: Decimal = Decimal("0")
+    tonnes_received: Decimal = Decimal("0")
+    tonnes_lost: Decimal = Decimal("0")
+    tonnes_damaged: Decimal = Decimal("0")
+
+    @classmethod
+    def of(cls, shipment: Shipment) -> "Figures":
+        return cls(*(getattr(shipment, name) for name in FIGURE_FIELDS))
+
+    @classmethod
+    def from_row(cls, row) -> "Figures":
+        # SQLite sums decimals as floats: round them back to the columns' 3 places.
+        return cls(int(row[0]), *(Decimal(str(value)).quantize(Q3) for value in row[1:]))
+
+
+@dataclass(frozen=True)
+class WrongFigures:
+    shipment_id: int
+    stored: Figures
+    fresh: Figures
+
+
+def _fresh_figures_sql(one_shipment: bool) -> str:
+    """One row per shipment: its id, then the figures (named and ordered as FIGURE_FIELDS) summed from
+    the records.
+
+    Per line first (what arrived of it, damaged or not), then per shipment, so that lost is
+    sent - received of each line, never below 0; lost counts only once the shipment is closed.
+    With `one_shipment` both levels are limited to the shipment given as the two parameters.
+    """
+    shipment, line, receipt_line = (m._meta.db_table for m in (Shipment, CargoLine, ReceiptLine))
+    return f"""
+        SELECT s.id,
+               COUNT(pl.id) AS line_count,
+               COALESCE(SUM(pl.tonnes), 0) AS tonnes_sent,
+               COALESCE(SUM(pl.received), 0) AS tonnes_received,
+               CASE WHEN s.status = '{Shipment.Status.DELIVERED}' THEN
+                   COALESCE(SUM(CASE WHEN pl.tonnes > pl.received THEN pl.tonnes - pl.received ELSE 0 END), 0)
+               ELSE 0 END AS tonnes_lost,
+               COALESCE(SUM(pl.damaged), 0) AS tonnes_damaged
+        FROM {shipment} s
+        LEFT JOIN (
+            SELECT l.id, l.shipment_id, l.tonnes,
+                   COALESCE(SUM(rl.tonnes), 0) AS received,
+                   COALESCE(SUM(CASE WHEN rl.condition = '{ReceiptLine.Condition.DAMAGED}' THEN rl.tonnes END), 0)
+                       AS damaged
+            FROM {line} l LEFT JOIN {receipt_line} rl ON rl.line_id = l.id
+            {"WHERE l.shipment_id = %s" if one_shipment else ""}
+            GROUP BY l.id, l.shipment_id, l.tonnes
+        ) pl ON pl.shipment_id = s.id
+        {"WHERE s.id = %s" if one_shipment else ""}
+        GROUP BY s.id, s.status"""
+
+
+def shipment_fresh_figures(shipment_id: int) -> Figures:
+    """The figures of one shipment as its records give them now (one query; the services store them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_fresh_figures_sql(one_shipment=True), [shipment_id, shipment_id])
+        row = cursor.fetchone()
+    return Figures() if row is None else Figures.from_row(row[1:])
+
+
+def shipments_with_wrong_figures(limit: int = 100) -> list[WrongFigures]:
+    """Shipments whose stored figures differ from a fresh sum of their lines and receipt lines (the
+    first `limit` by id), in one set-based statement over every shipment; none when all is well."""
+    stored = ", ".join(f"s.{name}" for name in FIGURE_FIELDS)
+    fresh = ", ".join(f"f.{name}" for name in FIGURE_FIELDS)
+    # ROUND: SQLite sums decimals as floats (0.1 + 0.2); on PostgreSQL both sides have 3 places already.
+    differs = " OR ".join(
+        f"ROUND(s.{name}, 3) <> ROUND(f.{name}, 3)" if name.startswith("tonnes") else f"s.{name} <> f.{name}"
+        for name in FIGURE_FIELDS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT s.id, {stored}, {fresh}
+                FROM {Shipment._meta.db_table} s
+                JOIN ({_fresh_figures_sql(one_shipment=False)}) f ON f.id = s.id
+                WHERE {differs}
+                ORDER BY s.id
+                LIMIT %s""",
+            [limit],
+        )
+        rows = cursor.fetchall()
+    size = len(FIGURE_FIELDS)
+    return [
+        WrongFigures(row[0], Figures.from_row(row[1 : 1 + size]), Figures.from_row(row[1 + size :])) for row in rows
+    ]
 
 
 def shipment_lines(shipment: Shipment) -> list[CargoLine]:

@@ -25,7 +25,8 @@ from aidtrack.models import Location, Organisation
 
 from . import totals
 from .access import can_change_shipment, can_create_shipment_for
-from .models import CargoLine, CargoType, Receipt, ReceiptLine, ReferenceCounter, Shipment
+from .models import FIGURE_FIELDS, CargoLine, CargoType, Receipt, ReceiptLine, ReferenceCounter, Shipment
+from .selectors import Figures, shipment_fresh_figures
 
 NON_FIELD = "__all__"
 
@@ -166,6 +167,19 @@ def _check_version(shipment: Shipment, expected_version: int | None) -> None:
         raise EditConflict(shipment)
 
 
+def _recount_figures(shipment: Shipment) -> None:
+    """Store the figures the lists read (lines, tonnes sent, received, lost, damaged) as the shipment's
+    lines and receipt lines give them now: one aggregate query over this shipment's records, and an
+    update of those columns only when they changed. Called last by every write to lines, receipts or
+    status, after the shipment is saved (lost counts once it is closed). No history record: the
+    figures follow from the records, whose history is kept."""
+    fresh = shipment_fresh_figures(shipment.pk)
+    if fresh != Figures.of(shipment):
+        for name in FIGURE_FIELDS:
+            setattr(shipment, name, getattr(fresh, name))
+        shipment.save_without_historical_record(update_fields=FIGURE_FIELDS)
+
+
 def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None = None) -> Shipment:
     """Log a new shipment. Posting the same `submission_key` again returns the first shipment."""
     if not can_create_shipment_for(by, data.consignor.pk if data.consignor else None):
@@ -212,6 +226,7 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
                 lines = _receipts_given(shipment, data.lines)
                 _receipt_create(by, shipment.pk, data.delivered_on, lines, "", True, None, None)
                 shipment.refresh_from_db()
+            _recount_figures(shipment)
             totals.mark_stale(totals.cells_of(shipment))
     except IntegrityError:
         # A concurrent post of the same form, or the same reference typed at the same moment; any
@@ -293,6 +308,7 @@ def shipment_update(*, by, shipment_id: int, data: ShipmentInput, expected_versi
         if line_id not in kept:
             line._history_user = by
             line.delete()
+    _recount_figures(shipment)
     totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
 
@@ -339,6 +355,7 @@ def shipment_dispatch(
         shipment.expected_on = None
     shipment.version += 1
     _save(shipment, by, _("Dispatched"))
+    _recount_figures(shipment)
     totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
 
@@ -505,6 +522,7 @@ def _receipt_create(by, shipment_id, received_on, lines, note, close, expected_v
         _close(shipment, cargo_lines, by, closed_on, reasons, errors)
     shipment.version += 1
     _save(shipment, by, _("Received") if close else _("Received in part"))
+    _recount_figures(shipment)
     totals.mark_stale(before + totals.cells_of(shipment))
     return receipt
 
@@ -536,6 +554,7 @@ def shipment_close(
     _close(shipment, cargo_lines, by, closed_on, {s.line_id: (s.reason, s.note) for s in shortfalls}, errors)
     shipment.version += 1
     _save(shipment, by, _("Closed"))
+    _recount_figures(shipment)
     totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
 
@@ -623,6 +642,7 @@ def receipt_correct(
         _raise_if(errors)
     shipment.version += 1
     _save(shipment, by, _("Receipt corrected"))
+    _recount_figures(shipment)
     totals.mark_stale(before + totals.cells_of(shipment))
     return receipt
 
@@ -651,6 +671,7 @@ def shipment_reopen(*, by, shipment_id: int, reason: str, expected_version: int 
     }
     shipment.version += 1
     _save(shipment, by, _("Reopened"))
+    _recount_figures(shipment)
     totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
 
@@ -695,5 +716,6 @@ def shipment_cancel(*, by, shipment_id: int, reason: str, expected_version: int 
     }
     shipment.version += 1
     _save(shipment, by, _("Cancelled"))
+    _recount_figures(shipment)
     totals.mark_stale(before + totals.cells_of(shipment))
     return shipment
