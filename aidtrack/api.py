@@ -203,6 +203,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
             )
         return min(size, self.max_page_size)
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        answer = super().get_paginated_response_schema(schema)
+        answer["required"] = ["count", "next", "previous", "results"]  # next and previous: null, never left out
+        return answer
+
     def paginate_queryset(self, queryset, request, view=None):
         raw = request.query_params.get(self.page_query_param)
         if raw not in (None, "", *self.last_page_strings) and positive_int(raw) is None:

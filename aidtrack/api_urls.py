@@ -39,6 +39,15 @@ urlpatterns = [
     # Shipments: staff only.
     path("shipments/", shipments_api.ShipmentList.as_view(), name="shipment-list"),
     path("shipments/<str:reference>/", shipments_api.ShipmentDetail.as_view(), name="shipment-detail"),
+    path(
+        "shipments/<str:reference>/receipts/", shipments_api.ShipmentReceiptList.as_view(), name="shipment-receipt-list"
+    ),
+    path("shipments/<str:reference>/close/", shipments_api.ShipmentClose.as_view(), name="shipment-close"),
+    path(
+        "shipments/<str:reference>/receipts/<int:pk>/",
+        shipments_api.ShipmentReceiptDetail.as_view(),
+        name="shipment-receipt-detail",
+    ),
     # The OpenAPI schema and its Swagger UI (served from static files): open to anyone.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -34,17 +34,37 @@ class ActionItemSummaryFilter(django_filters.FilterSet):
         fields = ["working_group", "owner"]
 
 
-SUMMARY_RESPONSE = inline_serializer(
-    "Summary",
-    {
-        "group_by": serializers.ListField(child=serializers.CharField()),
-        "results": serializers.ListField(
-            child=serializers.DictField(),
-            help_text="One row per group: each group_by key (and `<key>_name` for choices and related rows), "
-            "then the counts.",
-        ),
-    },
-)
+# Group keys whose values are not strings (codes or choice values).
+GROUP_KEY_FIELDS = {
+    "severity": lambda: serializers.IntegerField(required=False, help_text="1 (least) to 5"),
+    "month": lambda: serializers.DateField(required=False, help_text="The first day of the month"),
+}
+
+
+def summary_response(name: str) -> serializers.Serializer:
+    """The answer of one summary: its group keys (only those of group_by are sent, each with `<key>_name`
+    for choices and related rows), then its counts."""
+    summary = SUMMARIES[name]
+    row = {}
+    for key, group in summary.groups.items():
+        row[key] = GROUP_KEY_FIELDS.get(key, lambda: serializers.CharField(required=False))()
+        if group.choices is not None or group.name_expression is not None:
+            row[f"{key}_name"] = serializers.CharField(required=False, help_text=f"With {key}: its name")
+    for key, header, _tag in summary.value_columns:
+        row[key] = serializers.IntegerField(help_text=header)
+    component = name.title().replace("-", "")
+    return inline_serializer(
+        f"{component}Summary",
+        {
+            "group_by": serializers.ListField(child=serializers.ChoiceField(choices=list(summary.groups))),
+            "results": inline_serializer(
+                f"{component}SummaryRow",
+                row,
+                many=True,
+                help_text="One row per group: each group_by key (and its name), then the counts.",
+            ),
+        },
+    )
 
 
 class SummaryView(APIView):
@@ -85,7 +105,11 @@ def _schema(name: str, filters: list[OpenApiParameter], description: str):
             *filters,
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "hxl"]),
         ],
-        responses={(200, "application/json"): SUMMARY_RESPONSE, (200, "text/csv"): OpenApiTypes.STR, **ERRORS},
+        responses={
+            (200, "application/json"): summary_response(name),
+            (200, "text/csv"): OpenApiTypes.STR,
+            **ERRORS,
+        },
     )
 
 

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from aidtrack.api import IsStaffOrPartnerReadOnly
 from aidtrack.exports import CSVRenderer, HXLRenderer
 
+from .models import Shipment
 from .totals_selectors import GROUPS, TotalsQueryError, delivery_totals, parse_totals_query
 
 COLUMNS = {
@@ -28,11 +29,20 @@ COLUMNS = {
 }
 VALUE_COLUMNS = [
     ("tonnes_delivered", "Tonnes delivered", "#x_tonnes+num+delivered"),
+    ("tonnes_damaged", "Tonnes damaged", "#x_tonnes+num+damaged"),
     ("tonnes_lost", "Tonnes lost", "#x_tonnes+num+lost"),
     ("shipments", "Shipments", "#x_shipments+num"),
 ]
+THREE_PLACES = r"^[0-9]+\.[0-9]{3}$"
 
-TONNES = serializers.CharField(help_text="Decimal string with 3 places")
+
+def tonnes_field(what: str, **kwargs) -> serializers.RegexField:
+    # A new field object per name: one object under two names is described under only one of them.
+    return serializers.RegexField(
+        THREE_PLACES, help_text=f"{what}: a decimal string with 3 places, e.g. 1180.500", **kwargs
+    )
+
+
 TOTALS_RESPONSE = inline_serializer(
     "DeliveryTotals",
     {
@@ -41,16 +51,42 @@ TOTALS_RESPONSE = inline_serializer(
         "unit": serializers.CharField(),
         "total": inline_serializer(
             "DeliveryTotalsTotal",
-            {"tonnes_delivered": TONNES, "tonnes_lost": TONNES, "shipments": serializers.IntegerField()},
+            {
+                "tonnes_delivered": tonnes_field("Tonnes received"),
+                "tonnes_damaged": tonnes_field("Of the tonnes received, those received damaged"),
+                "tonnes_lost": tonnes_field("Sent - received on closed shipments, never below 0"),
+                "shipments": serializers.IntegerField(help_text="Shipments received, once per day they received"),
+            },
         ),
         "in_transit": inline_serializer(
-            "DeliveryTotalsInTransit", {"tonnes": TONNES, "shipments": serializers.IntegerField()}
+            "DeliveryTotalsInTransit",
+            {
+                "tonnes": tonnes_field("Sent - received on open shipments, never below 0"),
+                "shipments": serializers.IntegerField(help_text="Open shipments"),
+            },
         ),
-        "results": serializers.ListField(
-            child=serializers.DictField(),
-            help_text="One row per group: the group_by keys (cargo_type adds cargo_type_name, unit and "
-            "quantity_delivered; destination adds destination_name; periods are ISO dates), then "
-            "tonnes_delivered, tonnes_lost, shipments.",
+        "results": inline_serializer(
+            "DeliveryTotalsResult",
+            {
+                # The group keys: only those of group_by are sent.
+                "mode": serializers.ChoiceField(choices=Shipment.Mode.choices, required=False),
+                "cargo_type": serializers.CharField(required=False, help_text="Cargo type code"),
+                "cargo_type_name": serializers.CharField(required=False, help_text="With cargo_type"),
+                "unit": serializers.CharField(required=False, help_text="With cargo_type: its counting unit"),
+                "quantity_delivered": tonnes_field("With cargo_type: received, in its unit", required=False),
+                "destination": serializers.CharField(required=False, help_text="Location code"),
+                "destination_name": serializers.CharField(required=False, help_text="With destination"),
+                "day": serializers.DateField(required=False),
+                "week": serializers.DateField(required=False, help_text="The Monday the week starts"),
+                "month": serializers.DateField(required=False, help_text="The first day of the month"),
+                # The values: always sent.
+                "tonnes_delivered": tonnes_field("Tonnes received"),
+                "tonnes_damaged": tonnes_field("Of the tonnes received, those received damaged"),
+                "tonnes_lost": tonnes_field("Sent - received on closed shipments, never below 0"),
+                "shipments": serializers.IntegerField(help_text="Shipments received, once per day they received"),
+            },
+            many=True,
+            help_text="One row per group: the group_by keys (in the order given), then the values.",
         ),
     },
 )
@@ -62,15 +98,17 @@ class DeliveryTotalsView(APIView):
 
     @extend_schema(
         summary="Delivered tonnage",
-        description="Delivered = received on delivered shipments, dated by the delivered date; lost = sent - "
-        "received on those shipments. `?format=csv` or `?format=hxl` give the results as (HXL-tagged) CSV.",
+        description="Delivered = what receipts recorded (partly received shipments too), dated by the receipt "
+        "date; damaged = the part of it received damaged; lost = sent - received per line, never below 0, on "
+        "closed shipments, dated by the closing date; in transit = sent - received on open shipments. "
+        "`?format=csv` or `?format=hxl` give the results as (HXL-tagged) CSV.",
         parameters=[
             OpenApiParameter("group_by", OpenApiTypes.STR, description=f"Comma list of {', '.join(GROUPS)}"),
             OpenApiParameter("mode", OpenApiTypes.STR, enum=["road", "rail", "air", "other"]),
             OpenApiParameter("cargo_type", OpenApiTypes.STR, description="Cargo type code"),
             OpenApiParameter("destination", OpenApiTypes.STR, description="Location code; includes places under it"),
-            OpenApiParameter("date_from", OpenApiTypes.DATE, description="Delivered on or after"),
-            OpenApiParameter("date_to", OpenApiTypes.DATE, description="Delivered on or before"),
+            OpenApiParameter("date_from", OpenApiTypes.DATE, description="Received (or closed) on or after"),
+            OpenApiParameter("date_to", OpenApiTypes.DATE, description="Received (or closed) on or before"),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "hxl"]),
         ],
         responses={(200, "application/json"): TOTALS_RESPONSE, (200, "text/csv"): OpenApiTypes.STR},

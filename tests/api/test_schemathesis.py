@@ -34,7 +34,7 @@ from schemathesis.checks import (
 from aidtrack.models import Location, Organisation, User
 from aidtrack.wsgi import application
 from needs.models import Assessment, Meeting, Need, WorkingGroup
-from shipments.models import CargoType, Shipment
+from shipments.models import CargoLine, CargoType, Receipt, Shipment
 
 from . import issue_key
 
@@ -64,7 +64,7 @@ def _existing_path_values(path: str, name: str) -> list[list]:
             list(shipments.filter(status__in=["planned", "in_transit"]).values_list("reference", flat=True)),
             list(shipments.values_list("reference", flat=True)),
         ]
-    by_id = {"needs": Need, "assessments": Assessment, "meetings": Meeting}
+    by_id = {"needs": Need, "assessments": Assessment, "meetings": Meeting, "receipts": Receipt}
     collection = path.strip("/").split("/")[-2]
     if name == "id" and collection in by_id:
         return [list(by_id[collection].objects.order_by("pk").values_list("pk", flat=True))]
@@ -112,9 +112,32 @@ DATE_FIELDS = ["dispatched_on", "expected_on", "delivered_on"]
 AMOUNT = st.decimals(min_value="0.001", max_value="99999", places=3).map(str)
 
 
+def _receipt_body(body: dict):
+    """A receipt body: as generated, or made plausible (lines of open shipments, amounts above 0, recent dates)."""
+    open_lines = CargoLine.objects.filter(shipment__status__in=["in_transit", "partly_received"]).order_by("pk")
+    fields = {
+        "received_on": st.dates(datetime.date(2020, 1, 1), datetime.date(2024, 12, 31)).map(str),
+        "lines": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "line": st.sampled_from(list(open_lines.values_list("pk", flat=True))),
+                    "received_quantity": AMOUNT,
+                    "received_tonnes": AMOUNT,
+                }
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+    }
+    plausible = st.fixed_dictionaries({name: fields[name] for name in sorted(body.keys() & fields.keys())})
+    return st.one_of(st.just(body), plausible.map(lambda real: {**body, **real}))
+
+
 @schema.hook
 def flatmap_body(context, body):
     """A shipment body: as generated, or made plausible (existing codes, amounts above 0, recent dates)."""
+    if isinstance(body, dict) and "/receipts/" in context.operation.path:
+        return _receipt_body(body)
     if not isinstance(body, dict) or not (CODE_FIELDS | {"lines"}) & body.keys():
         return st.just(body)
     staff_organisations = Organisation.objects.filter(users__isnull=False).distinct()

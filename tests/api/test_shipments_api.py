@@ -302,15 +302,30 @@ def test_the_list_query_count_does_not_grow_with_the_shipments(officer, codes):
     cargo = [CargoTypeFactory(), CargoTypeFactory()]
 
     def add(count):
-        for _ in range(count):
-            make_shipment(
+        for i in range(count):
+            shipment = make_shipment(
                 by=officer,
                 consignor=consignor,
                 consignee=consignor,
                 origin=places[0],
                 destination=places[1],
                 lines=[(cargo[0], "1", "1"), (cargo[1], "2", "2")],
+                status="in_transit" if i % 2 else "planned",
             )
+            if i % 2:  # half of them partly received, in two receipts of both lines, one part damaged
+                first, second = shipment.lines.order_by("id")
+                for day in (17, 18):
+                    services.receipt_create(
+                        by=officer if day == 17 else UserFactory(organisation=consignor, role="logistics_officer"),
+                        shipment_id=shipment.pk,
+                        received_on=datetime.date(2020, 11, day),
+                        lines=[
+                            services.ReceiptInput(first.pk, Decimal("0.25"), Decimal("0.25")),
+                            services.ReceiptInput(
+                                second.pk, Decimal("0.5"), Decimal("0.5"), condition="damaged", damage_reason="Wet"
+                            ),
+                        ],
+                    )
 
     def list_queries():
         with CaptureQueriesContext(connection) as queries:
@@ -324,6 +339,12 @@ def test_the_list_query_count_does_not_grow_with_the_shipments(officer, codes):
     hundred = list_queries()
     assert (ten[0], hundred[0]) == (10, 100)
     assert ten[1] == hundred[1], (ten, hundred)
+    receipts = [r for s in client.get(f"{URL}?page_size=1000").json()["results"] for r in s["receipts"]]
+    assert len(receipts) == 100 and {r["recorded_by"] for r in receipts} > {officer.username}
+    assert {(line["cargo_type"], line["condition"]) for r in receipts for line in r["lines"]} == {
+        (cargo[0].code, "good"),
+        (cargo[1].code, "damaged"),
+    }
 
 
 # --- Change -------------------------------------------------------------------------------------
@@ -387,11 +408,39 @@ def test_patch_errors(officer, other_officer, planned):
     assert session_client(other_officer).patch(url, {"notes": "x"}).status_code == 403
 
 
-def test_a_delivered_shipment_cannot_be_patched(officer, codes):
+def test_the_notes_of_a_delivered_shipment_can_be_patched(officer, codes):
     shipment = make_shipment(by=officer, status="delivered")
+    client = session_client(officer)
+    url = f"{URL}{shipment.reference}/"
+    response = client.patch(url, {"notes": "Seal checked.", "version": shipment.version}, format="json")
+    assert response.status_code == 200, response.data
+    body = response.json()
+    assert body["notes"] == "Seal checked." and body["status"] == "delivered"
+    assert body["version"] == shipment.version + 1 and response["ETag"] == f'"{shipment.version + 1}"'
+    assert client.patch(url, {"transport_reference": "AB 124"}, format="json").status_code == 200
+    shipment.refresh_from_db()
+    assert (shipment.notes, shipment.transport_reference) == ("Seal checked.", "AB 124")
+    assert shipment.history.latest().history_change_reason == "Notes edited"
+
+
+def test_only_the_notes_of_a_received_shipment_can_be_patched(officer, codes):
+    shipment = make_shipment(by=officer, status="delivered")
+    client = session_client(officer)
+    url = f"{URL}{shipment.reference}/"
+    message = ["Once cargo has been received only the notes and the transport reference can change."]
+    for change in [{"destination": "DEST"}, {"expected_on": "2020-11-30"}, {"notes": "x", "lines": three_lines()}]:
+        response = client.patch(url, change, format="json")
+        assert response.status_code == 400, change
+        assert response.json() == {"non_field_errors": message}
+    assert Shipment.objects.get().version == shipment.version
+
+
+def test_a_cancelled_shipment_cannot_be_patched(officer, codes):
+    shipment = make_shipment(by=officer)
+    services.shipment_cancel(by=officer, shipment_id=shipment.pk, reason="Not needed")
     response = session_client(officer).patch(f"{URL}{shipment.reference}/", {"notes": "x"}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": ["A delivered or cancelled shipment cannot be edited."]}
+    assert response.json() == {"non_field_errors": ["A cancelled shipment cannot be edited."]}
 
 
 def test_a_shipment_in_transit_keeps_its_dispatch_date(officer, codes):

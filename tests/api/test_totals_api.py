@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from aidtrack.models import Location
 from shipments import totals
-from shipments.models import Shipment, StaleCell
+from shipments.models import Shipment, StaleCell, StaleTransitCell
 from tests.services import ROOT, celery_worker, closed_port, require_postgres_and_redis, wait_for, worker_database_url
 
 from . import issue_key, key_client, session_client, shipment_body
@@ -49,9 +49,9 @@ def test_tonnes_are_strings_with_three_places(partner):
     row = body["results"][0]
     assert set(row) == {
         "cargo_type", "cargo_type_name", "unit", "quantity_delivered", "month",
-        "tonnes_delivered", "tonnes_lost", "shipments",
+        "tonnes_delivered", "tonnes_damaged", "tonnes_lost", "shipments",
     }  # fmt: skip
-    for value in (row["tonnes_delivered"], row["tonnes_lost"], body["total"]["tonnes_delivered"]):
+    for value in (row["tonnes_delivered"], row["tonnes_damaged"], row["tonnes_lost"], body["total"]["tonnes_damaged"]):
         assert isinstance(value, str) and len(value.split(".")[1]) == 3
     assert row["month"].endswith("-01")
 
@@ -192,8 +192,11 @@ def test_with_the_broker_down_the_write_succeeds_and_a_later_refresh_counts_it(a
     assert result.returncode == 0 and "saved" in result.stdout, result.stderr
     assert "Could not queue refresh_totals" in result.stderr  # the outage was real, and logged
     assert Shipment.objects.filter(status="delivered").count() == 1
-    assert StaleCell.objects.count() == 1  # the mark waits in the outbox
-    assert totals.refresh().cells == 1  # what beat's periodic run does once Redis is back
+    # The marks wait in the outbox: the day it was received, and the in-transit cell it passed through.
+    assert StaleCell.objects.count() == 1 and StaleTransitCell.objects.count() == 1
+    assert totals.refresh().cells == 2  # what beat's periodic run does once Redis is back
     body = session_client(api_world).get("/api/v1/totals/?group_by=mode").json()
-    assert body["results"] == [{"mode": "rail", "tonnes_delivered": "7.250", "tonnes_lost": "0.000", "shipments": 1}]
+    assert body["results"] == [
+        {"mode": "rail", "tonnes_delivered": "7.250", "tonnes_damaged": "0.000", "tonnes_lost": "0.000", "shipments": 1}
+    ]
     assert Location.objects.filter(code="DEST").exists()
