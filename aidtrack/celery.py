@@ -49,3 +49,5 @@ app.conf.beat_schedule = {
     },
 }
 app.autodiscover_tasks()
+# The totals' tasks live in their package, not in shipments/tasks.py.
+app.autodiscover_tasks(["shipments.totals"])

@@ -14,6 +14,7 @@ from aidtrack.models import Location, Organisation, User
 
 from . import services, totals
 from .models import CargoLine, CargoType, Shipment
+from .totals.tasks import deferred_refresh
 
 LOADER_USERNAME = "demo-loader"
 
@@ -157,7 +158,7 @@ def load_demo_shipments() -> int:
     consignee = Organisation.objects.get(code="ru-ihrc")
     cargo = {c.code: c for c in CargoType.objects.all()}
     locations = {loc.code: loc for loc in Location.objects.all()}
-    with totals.deferred_refresh():
+    with deferred_refresh():
         for item in todo:
             _load_one(item, by, consignor, consignee, cargo, locations)
     totals.refresh()

@@ -23,10 +23,10 @@ from django.utils.translation import gettext_lazy
 from aidtrack import history, roles
 from aidtrack.models import Location, Organisation
 
-from . import totals
 from .access import can_change_shipment, can_create_shipment_for
 from .models import FIGURE_FIELDS, CargoLine, CargoType, Receipt, ReceiptLine, ReferenceCounter, Shipment
 from .selectors import Figures, shipment_fresh_figures
+from .totals import cells, tasks
 
 NON_FIELD = "__all__"
 
@@ -90,6 +90,12 @@ class Shortfall:
     line_id: int
     reason: str
     note: str = ""
+
+
+def _mark_stale(touched: list[cells.Cell]) -> None:
+    """Mark the totals cells a change touched, in its transaction, and refresh them once it commits."""
+    cells.mark_stale(touched)
+    tasks.refresh_after_commit()
 
 
 def _today() -> datetime.date:
@@ -227,7 +233,7 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
                 _receipt_create(by, shipment.pk, data.delivered_on, lines, "", True, None, None)
                 shipment.refresh_from_db()
             _recount_figures(shipment)
-            totals.mark_stale(totals.cells_of(shipment))
+            _mark_stale(cells.cells_of(shipment))
     except IntegrityError:
         # A concurrent post of the same form, or the same reference typed at the same moment; any
         # other broken constraint is a bug and is raised as it is.
@@ -262,7 +268,7 @@ def shipment_update(*, by, shipment_id: int, data: ShipmentInput, expected_versi
     Once cargo has arrived only the notes and the transport reference may change.
     """
     shipment = _lock(shipment_id)
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     if not can_change_shipment(by, shipment) or not can_create_shipment_for(by, data.consignor.pk):
         raise PermissionDenied(
             _("Only the consignor's logistics officers or an administrator may change this shipment.")
@@ -309,7 +315,7 @@ def shipment_update(*, by, shipment_id: int, data: ShipmentInput, expected_versi
             line._history_user = by
             line.delete()
     _recount_figures(shipment)
-    totals.mark_stale(before + totals.cells_of(shipment))
+    _mark_stale(before + cells.cells_of(shipment))
     return shipment
 
 
@@ -339,7 +345,7 @@ def shipment_dispatch(
     expected_version: int | None = None,
 ) -> Shipment:  # fmt: skip
     shipment = _lock(shipment_id)
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     if not can_change_shipment(by, shipment):
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may dispatch it."))
     _check_version(shipment, expected_version)
@@ -356,7 +362,7 @@ def shipment_dispatch(
     shipment.version += 1
     _save(shipment, by, _("Dispatched"))
     _recount_figures(shipment)
-    totals.mark_stale(before + totals.cells_of(shipment))
+    _mark_stale(before + cells.cells_of(shipment))
     return shipment
 
 
@@ -502,7 +508,7 @@ def _receipt_create(by, shipment_id, received_on, lines, note, close, expected_v
     _check_version(shipment, expected_version)
     if not shipment.is_open_for_receipt:
         raise ValidationError({NON_FIELD: [_("Only a shipment in transit or partly received can be received.")]})
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     cargo_lines = list(shipment.lines.order_by("id"))
     errors: dict[str, list[str]] = {}
     _validate_received_on(shipment, received_on, errors)
@@ -523,7 +529,7 @@ def _receipt_create(by, shipment_id, received_on, lines, note, close, expected_v
     shipment.version += 1
     _save(shipment, by, _("Received") if close else _("Received in part"))
     _recount_figures(shipment)
-    totals.mark_stale(before + totals.cells_of(shipment))
+    _mark_stale(before + cells.cells_of(shipment))
     return receipt
 
 
@@ -548,14 +554,14 @@ def shipment_close(
     _check_version(shipment, expected_version)
     if not shipment.is_open_for_receipt:
         raise ValidationError({NON_FIELD: [_("Only a shipment in transit or partly received can be closed.")]})
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     cargo_lines = list(shipment.lines.order_by("id"))
     errors: dict[str, list[str]] = {}
     _close(shipment, cargo_lines, by, closed_on, {s.line_id: (s.reason, s.note) for s in shortfalls}, errors)
     shipment.version += 1
     _save(shipment, by, _("Closed"))
     _recount_figures(shipment)
-    totals.mark_stale(before + totals.cells_of(shipment))
+    _mark_stale(before + cells.cells_of(shipment))
     return shipment
 
 
@@ -604,7 +610,7 @@ def receipt_correct(
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may correct a receipt."))
     if expected_version is not None and receipt.version != expected_version:
         raise ReceiptConflict(receipt)
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     cargo_lines = list(shipment.lines.order_by("id"))
     errors: dict[str, list[str]] = {}
     if not reason.strip():
@@ -643,7 +649,7 @@ def receipt_correct(
     shipment.version += 1
     _save(shipment, by, _("Receipt corrected"))
     _recount_figures(shipment)
-    totals.mark_stale(before + totals.cells_of(shipment))
+    _mark_stale(before + cells.cells_of(shipment))
     return receipt
 
 
@@ -658,7 +664,7 @@ def shipment_reopen(*, by, shipment_id: int, reason: str, expected_version: int 
         raise ValidationError({NON_FIELD: [_("Only a delivered (closed) shipment can be reopened.")]})
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why the shipment is reopened.")]})
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     for line in shipment.lines.all():
         if line.loss_reason or line.loss_note:
             line.loss_reason, line.loss_note = "", ""
@@ -672,7 +678,7 @@ def shipment_reopen(*, by, shipment_id: int, reason: str, expected_version: int 
     shipment.version += 1
     _save(shipment, by, _("Reopened"))
     _recount_figures(shipment)
-    totals.mark_stale(before + totals.cells_of(shipment))
+    _mark_stale(before + cells.cells_of(shipment))
     return shipment
 
 
@@ -684,7 +690,7 @@ def shipment_delete(*, by, shipment_id: int) -> None:
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may delete it."))
     if shipment.status != Shipment.Status.PLANNED and not roles.is_administrator(by):
         raise ValidationError({NON_FIELD: [_("Only an administrator can delete a shipment that has left.")]})
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     for receipt in shipment.receipts.all():
         for receipt_line in receipt.lines.all():
             receipt_line._history_user = by
@@ -696,13 +702,13 @@ def shipment_delete(*, by, shipment_id: int) -> None:
         line.delete()
     shipment._history_user = by
     shipment.delete()
-    totals.mark_stale(before)
+    _mark_stale(before)
 
 
 @transaction.atomic
 def shipment_cancel(*, by, shipment_id: int, reason: str, expected_version: int | None = None) -> Shipment:
     shipment = _lock(shipment_id)
-    before = totals.cells_of(shipment)
+    before = cells.cells_of(shipment)
     if not can_change_shipment(by, shipment):
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may cancel it."))
     _check_version(shipment, expected_version)
@@ -717,5 +723,5 @@ def shipment_cancel(*, by, shipment_id: int, reason: str, expected_version: int 
     shipment.version += 1
     _save(shipment, by, _("Cancelled"))
     _recount_figures(shipment)
-    totals.mark_stale(before + totals.cells_of(shipment))
+    _mark_stale(before + cells.cells_of(shipment))
     return shipment

@@ -27,6 +27,8 @@ from shipments.models import (
     StaleCell,
     StaleTransitCell,
 )
+from shipments.totals import rebuild_split
+from shipments.totals.tasks import deferred_refresh
 from shipments.totals_selectors import delivery_totals, parse_totals_query
 from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory
 from tests.services import require_postgres
@@ -437,7 +439,7 @@ def test_a_rebuild_of_its_own_reads_the_records_on_several_connections_and_misse
     totals.refresh()
     days = sorted(set(Receipt.objects.values_list("received_on", flat=True)))
     with connection.cursor() as cursor:
-        ranges = totals._day_ranges(cursor, parts)
+        ranges = rebuild_split.day_ranges(cursor, parts)
     assert len(ranges) == parts
     for day in days:
         assert sum((start is None or start <= day) and (end is None or day < end) for start, end in ranges) == 1
@@ -471,12 +473,12 @@ def test_the_connections_that_check_the_records_share_the_rebuilds_snapshot(worl
     while Shipment.objects.filter(status="delivered").count() < 8:
         random_operation(rng, world)
     totals.refresh()
-    check_day_range, checked, first = totals._check_day_range, [], threading.Lock()
+    check_day_range, checked, first = rebuild_split.check_day_range, [], threading.Lock()
 
     def deliver_then_check(snapshot, days):
         with first:  # the first part commits a delivery (on this thread's own connection) before checking
             if not checked:
-                with totals.deferred_refresh(), transaction.atomic():
+                with deferred_refresh(), transaction.atomic():
                     services.shipment_create(
                         by=world["by"],
                         data=services.ShipmentInput(
@@ -489,7 +491,7 @@ def test_the_connections_that_check_the_records_share_the_rebuilds_snapshot(worl
             checked.append(days)
         return check_day_range(snapshot, days)
 
-    monkeypatch.setattr(totals, "_check_day_range", deliver_then_check)
+    monkeypatch.setattr(rebuild_split, "check_day_range", deliver_then_check)
     result = totals.rebuild()
     assert len(checked) == result.parts == 2  # both parts ran on connections of their own
     assert result.changed == 0  # neither saw the delivery committed after the snapshot

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             raise CommandError("The benchmark runs on PostgreSQL: set DATABASE_URL (see README).")
         if not options["in_bench_db"]:
             return self.relaunch(options)
-        from shipments.bench_run import run
+        from bench.run import run
 
         run(self.stdout, options["lines"])
 

@@ -16,6 +16,8 @@ from django.test import Client
 from aidtrack.models import Location, Organisation, OrganisationAPIKey
 from shipments import services, totals
 from shipments.models import CargoType, Receipt, Shipment
+from shipments.totals import sql as totals_sql
+from shipments.totals.tasks import deferred_refresh
 
 START = datetime.date(2024, 1, 1)
 DAYS = 730
@@ -195,7 +197,7 @@ def run_sql(sql: str) -> Callable[[], None]:
 def run_raw_l0() -> None:
     """The baseline, in a transaction with the rebuild's session settings: the same rules for both."""
     with transaction.atomic(), connection.cursor() as cursor:
-        totals.rebuild_settings(cursor)
+        totals_sql.rebuild_settings(cursor)
         cursor.execute("DROP TABLE IF EXISTS bench_raw")
         cursor.execute(RAW_L0)
         cursor.execute("DROP TABLE bench_raw")
@@ -232,7 +234,7 @@ def change_one_shipment(ref: dict, by, i: int) -> None:
 def refresh_after_change(ref: dict, by, repeat: int = 7) -> float:
     runs = []
     for i in range(repeat):
-        with totals.deferred_refresh(), transaction.atomic():
+        with deferred_refresh(), transaction.atomic():
             change_one_shipment(ref, by, i)
         runs.append(timed(totals.refresh))
     return statistics.median(runs)
@@ -260,7 +262,7 @@ def correct_one_receipt(by, i: int) -> None:
 def refresh_after_correction(by, repeat: int = 7) -> float:
     runs = []
     for i in range(repeat):
-        with totals.deferred_refresh(), transaction.atomic():
+        with deferred_refresh(), transaction.atomic():
             correct_one_receipt(by, i)
         runs.append(timed(totals.refresh))
     return statistics.median(runs)

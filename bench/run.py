@@ -12,7 +12,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from aidtrack.models import User
-from shipments import bench, totals
+from bench import totals as bench
+from shipments import totals
 from shipments.models import DeliveryTotal
 
 
