@@ -165,6 +165,11 @@ TOTALS_REBUILD_CONNECTIONS = env.int("TOTALS_REBUILD_CONNECTIONS", default=2)
 if TOTALS_REBUILD_CONNECTIONS < 1:
     raise ImproperlyConfigured("TOTALS_REBUILD_CONNECTIONS must be 1 or more.")
 
+# List pages count their rows exactly up to this many (PostgreSQL's estimate says); above it they show
+# the estimate ("about 250,000") and page on without counting, so a page costs the same at any size.
+# SQLite always counts exactly.
+LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=10_000)
+
 # --- REST API ---------------------------------------------------------------------------------
 # Requests per partner API key, "<number>/<second|minute|hour|day>" (DRF's format, e.g. 120/min).
 PARTNER_API_RATE = env.str("PARTNER_API_RATE", default="120/min")

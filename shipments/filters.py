@@ -6,9 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from aidtrack.forms import FilterForm
 from aidtrack.models import Location
-from aidtrack.selectors import filter_by_location_subtree
 
 from .models import CargoLine, CargoType, Shipment
+from .selectors import shipments_to
 
 SORTS = {
     "reference": "reference",
@@ -55,7 +55,7 @@ class ShipmentFilter(django_filters.FilterSet):
         return queryset.filter(Exists(CargoLine.objects.filter(shipment=OuterRef("pk"), cargo_type=value)))
 
     def in_destination(self, queryset, name, value):
-        return filter_by_location_subtree(queryset, "destination", value)
+        return shipments_to(queryset, value)
 
     def sort_by(self, queryset, name, value):
         field = SORTS[value.lstrip("-")]

@@ -160,9 +160,11 @@ class Shipment(models.Model):
             models.Index(fields=["destination", "dispatched_on"]),
             models.Index(fields=["destination", "delivered_on"]),
             # Read backwards, these serve the list's orders with a LIMIT and no sort: the default
-            # `dispatched_on DESC NULLS FIRST, id DESC`, and `tonnes_sent DESC, id DESC` (and ascending).
+            # `dispatched_on DESC NULLS FIRST, id DESC`, `tonnes_sent DESC, id DESC`, `delivered_on DESC
+            # NULLS FIRST, id DESC` (and forwards, the ascending ones).
             models.Index(fields=["dispatched_on", "id"], name="shipment_dispatched_id_idx"),
             models.Index(fields=["tonnes_sent", "id"], name="shipment_tonnes_sent_id_idx"),
+            models.Index(fields=["delivered_on", "id"], name="shipment_delivered_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,12 @@
 """Shipment pages: permission, form, service, redirect after POST."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -18,11 +20,64 @@ from .models import Receipt, Shipment
 PAGE_SIZE = 50
 
 
+class EstimatingPaginator(Paginator):
+    """Counts exactly while the database's estimate is at most settings.LIST_EXACT_COUNT_LIMIT rows
+    (always on SQLite). Above it, counting 250,000 rows on every page view would cost more than the
+    page: the count is the estimate (`approximate`, to two significant digits) and a page tells
+    whether another follows by reading one row more than it shows."""
+
+    approximate = False
+
+    @cached_property
+    def count(self) -> int:
+        estimate = selectors.estimated_count(self.object_list)
+        if estimate is None or estimate <= settings.LIST_EXACT_COUNT_LIMIT:
+            return self.object_list.count()
+        self.approximate = True
+        return int(float(f"{estimate:.2g}"))
+
+    def validate_number(self, number) -> int:
+        if not self.count or not self.approximate:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(_("That page number is not an integer")) from None
+        if number < 1:
+            raise EmptyPage(_("That page number is less than 1"))
+        return number
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        if not self.approximate:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        page = ReadAheadPage(list(self.object_list[bottom : bottom + self.per_page + 1]), number, self)
+        if not page.more and (page.object_list or number == 1):
+            # The last page: now the count is known (an estimate can be far off with some filters).
+            self.__dict__["count"], self.approximate = bottom + len(page.object_list), False
+        return page
+
+
+class ReadAheadPage(Page):
+    """A page of an estimated count: `rows` holds one row more than the page when another page follows."""
+
+    def __init__(self, rows: list, number: int, paginator: EstimatingPaginator):
+        super().__init__(rows[: paginator.per_page], number, paginator)
+        self.more = len(rows) > paginator.per_page
+
+    def has_next(self) -> bool:
+        return self.more
+
+    def end_index(self) -> int:
+        return (self.number - 1) * self.paginator.per_page + len(self.object_list)
+
+
 def shipment_list(request: HttpRequest) -> HttpResponse:
     if not access.can_view_shipments(request.user):
         raise PermissionDenied
     filterset = ShipmentFilter(request.GET, queryset=selectors.shipment_list(access.shipments_visible_to(request.user)))
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = EstimatingPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
