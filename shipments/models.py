@@ -58,6 +58,7 @@ class CargoType(models.Model):
 
 # The figures each shipment stores of its lines (see Shipment.line_count and below).
 FIGURE_FIELDS = ("line_count", "tonnes_sent", "tonnes_received", "tonnes_lost", "tonnes_damaged")
+FIGURE_TONNES = {"max_digits": 14, "decimal_places": 3, "default": 0, "db_default": 0, "editable": False}
 
 
 class Shipment(models.Model):
@@ -111,13 +112,14 @@ class Shipment(models.Model):
     # Figures of the lines and receipt lines, stored so that lists show and sort by them without
     # summing the lines of every shipment. Written only by `services._recount_figures`, in the
     # transaction of each write; `selectors.shipments_with_wrong_figures` checks them against the records.
-    line_count = models.PositiveIntegerField(_("lines"), default=0, editable=False)
-    tonnes_sent = models.DecimalField(_("sent (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
-    tonnes_received = models.DecimalField(_("received (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
+    # 0 in the database too (db_default), so a bulk load by SQL that leaves them out still inserts rows.
+    line_count = models.PositiveIntegerField(_("lines"), default=0, db_default=0, editable=False)
+    tonnes_sent = models.DecimalField(_("sent (t)"), **FIGURE_TONNES)
+    tonnes_received = models.DecimalField(_("received (t)"), **FIGURE_TONNES)
     # Sent - received per line, never below 0, once closed (delivered); 0 before.
-    tonnes_lost = models.DecimalField(_("lost (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
+    tonnes_lost = models.DecimalField(_("lost (t)"), **FIGURE_TONNES)
     # Received in damaged condition (part of tonnes_received).
-    tonnes_damaged = models.DecimalField(_("damaged (t)"), max_digits=14, decimal_places=3, default=0, editable=False)
+    tonnes_damaged = models.DecimalField(_("damaged (t)"), **FIGURE_TONNES)
     # The figures are derived from the lines' own history: recording them again would only add noise.
     history = HistoricalRecords(excluded_fields=["submission_key", "updated_at", *FIGURE_FIELDS])
 

@@ -208,3 +208,27 @@ def test_the_migration_fills_the_figures_the_services_would_store(officer, movin
     call_command("migrate", "shipments", verbosity=0)
     assert stored_figures() == before
     assert shipments_with_wrong_figures() == []
+
+
+def test_a_shipment_loaded_by_sql_without_its_figures_stores_0_and_the_check_finds_it(officer):
+    """A bulk load by SQL (as the benchmark's) may leave the figures out: the rows go in with 0, and the
+    check names those that have lines."""
+    like = make_shipment(by=officer)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO shipments_shipment (reference, mode, consignor_id, consignee_id, origin_id, destination_id,
+                   transport_reference, status, notes, version, created_at, updated_at)
+               SELECT 'BULK-1', mode, consignor_id, consignee_id, origin_id, destination_id, '', 'planned', '', 1,
+                      created_at, updated_at
+               FROM shipments_shipment WHERE id = %s""",
+            [like.pk],
+        )
+        bulk = Shipment.objects.get(reference="BULK-1")
+        cursor.execute(
+            """INSERT INTO shipments_cargoline (shipment_id, cargo_type_id, quantity, tonnes, loss_reason, loss_note)
+               SELECT %s, cargo_type_id, quantity, tonnes, '', '' FROM shipments_cargoline WHERE shipment_id = %s""",
+            [bulk.pk, like.pk],
+        )
+    assert Figures.of(bulk) == Figures()
+    [wrong] = shipments_with_wrong_figures()
+    assert (wrong.shipment_id, wrong.stored, wrong.fresh) == (bulk.pk, Figures(), Figures(1, Decimal(10)))
