@@ -13,8 +13,11 @@ from django.test import Client
 
 from aidtrack.models import User
 from bench import totals as bench
+from bench.pages import default_paths, time_pages
 from shipments import totals
 from shipments.models import DeliveryTotal
+
+PAGES_DESTINATION = "BR1"  # a region: the list filtered to the places under it
 
 
 def run(out, lines: int) -> None:
@@ -37,6 +40,9 @@ def run(out, lines: int) -> None:
     bench.settle()
     client = bench.api_client(ref)
     small_api = {q: bench.api_latency(client, q) for q in bench.RAW_ANSWERS}
+    admin = _bench_admin(ref)
+    small_pages = time_pages(default_paths(PAGES_DESTINATION), user=admin)
+    out.write(f"1,000 lines: pages over HTTP {_ms(small_pages)}")
     out.write(f"1,000 lines: API medians {_ms(small_api)}")
 
     bench.reset_data()
@@ -102,6 +108,12 @@ def run(out, lines: int) -> None:
         verdict(f"3. raw SQL / API {query}", ">= 10", f"{speedup:.0f}", speedup >= 10,
                 f"(raw {raw_answer * 1000:.0f} ms)")  # fmt: skip
 
+    large_pages = time_pages(default_paths(PAGES_DESTINATION), user=admin)
+    for path, seconds in large_pages.items():
+        growth = seconds / small_pages[path]
+        verdict(f"5. page {path}: 1M / 1k lines", "<= 2", f"{growth:.2f}", growth <= 2,
+                f"({seconds * 1000:.1f} ms vs {small_pages[path] * 1000:.1f} ms; HTTP, medians of 5)")  # fmt: skip
+
     latency = _worker_latency(ref, by)
     if latency is None:
         verdict("4. API save to totals, real worker", "<= 2 s", "not measured", False, "(REDIS_URL is not set)")
@@ -117,6 +129,12 @@ def run(out, lines: int) -> None:
 
 def _ms(latencies: dict) -> str:
     return ", ".join(f"{q}: {v * 1000:.1f} ms" for q, v in latencies.items())
+
+
+def _bench_admin(ref) -> User:
+    user, _ = User.objects.get_or_create(username="bench-admin", defaults={"organisation": ref["org"]})
+    user.groups.add(Group.objects.get(name="administrator"))
+    return user
 
 
 def _bench_user(ref) -> User:

@@ -84,7 +84,7 @@ class WrongFigures:
     fresh: Figures
 
 
-def _fresh_figures_sql(one_shipment: bool) -> str:
+def fresh_figures_sql(one_shipment: bool) -> str:
     """One row per shipment: its id, then the figures (named and ordered as FIGURE_FIELDS) summed from
     the records.
 
@@ -119,7 +119,7 @@ def _fresh_figures_sql(one_shipment: bool) -> str:
 def shipment_fresh_figures(shipment_id: int) -> Figures:
     """The figures of one shipment as its records give them now (one query; the services store them)."""
     with connection.cursor() as cursor:
-        cursor.execute(_fresh_figures_sql(one_shipment=True), [shipment_id, shipment_id])
+        cursor.execute(fresh_figures_sql(one_shipment=True), [shipment_id, shipment_id])
         row = cursor.fetchone()
     return Figures() if row is None else Figures.from_row(row[1:])
 
@@ -138,7 +138,7 @@ def shipments_with_wrong_figures(limit: int = 100) -> list[WrongFigures]:
         cursor.execute(
             f"""SELECT s.id, {stored}, {fresh}
                 FROM {Shipment._meta.db_table} s
-                JOIN ({_fresh_figures_sql(one_shipment=False)}) f ON f.id = s.id
+                JOIN ({fresh_figures_sql(one_shipment=False)}) f ON f.id = s.id
                 WHERE {differs}
                 ORDER BY s.id
                 LIMIT %s""",

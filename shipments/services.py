@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -25,7 +25,7 @@ from aidtrack.models import Location, Organisation
 
 from .access import can_change_shipment, can_create_shipment_for
 from .models import FIGURE_FIELDS, CargoLine, CargoType, Receipt, ReceiptLine, ReferenceCounter, Shipment
-from .selectors import Figures, shipment_fresh_figures
+from .selectors import Figures, fresh_figures_sql, shipment_fresh_figures
 from .totals import cells, tasks
 
 NON_FIELD = "__all__"
@@ -725,3 +725,18 @@ def shipment_cancel(*, by, shipment_id: int, reason: str, expected_version: int 
     _recount_figures(shipment)
     _mark_stale(before + cells.cells_of(shipment))
     return shipment
+
+
+def shipments_figures_recount() -> int:
+    """Set every shipment's stored figures to a fresh sum of its records in one statement, rewriting
+    only those that differ; returns how many did. For rows loaded by SQL (the benchmark, bulk test
+    data) and for repairs; the services keep the figures of what they write."""
+    names = ", ".join(f"{name} = f.{name}" for name in FIGURE_FIELDS)
+    differs = " OR ".join(f"{Shipment._meta.db_table}.{name} <> f.{name}" for name in FIGURE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Shipment._meta.db_table} SET {names}
+                FROM ({fresh_figures_sql(one_shipment=False)}) f
+                WHERE f.id = {Shipment._meta.db_table}.id AND ({differs})"""
+        )
+        return cursor.rowcount

@@ -4,6 +4,7 @@ import os
 import tempfile
 
 import pytest
+from django.utils import translation
 
 from aidtrack import roles
 
@@ -88,3 +89,12 @@ def two_regions(db):
         "s1": LocationFactory(code="S-1", name="Southtown", level="settlement", parent=south),
         "depot": LocationFactory(code="DEPOT", name="Depot", level="site"),
     }
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(settings):
+    """Each test starts in the default language: a request in Russian leaves Russian active in the
+    thread (LocaleMiddleware activates it, nothing deactivates it), and messages built later follow."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

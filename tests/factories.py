@@ -119,7 +119,7 @@ def bulk_delivered(n, consignor, places, start=None):  # places: the two_regions
     import datetime
     from decimal import Decimal
 
-    from shipments import totals
+    from shipments import services, totals
     from shipments.models import CargoLine, Receipt, ReceiptLine, Shipment
 
     start = start or datetime.date(2020, 11, 10)
@@ -149,4 +149,5 @@ def bulk_delivered(n, consignor, places, start=None):  # places: the two_regions
         ReceiptLine(receipt=receipts[line.shipment_id], line=line, quantity=10, tonnes=Decimal("1.25"))
         for line in lines
     )
+    services.shipments_figures_recount()
     totals.rebuild()

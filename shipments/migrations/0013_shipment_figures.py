@@ -2,7 +2,7 @@
 damaged), so that no page sums the cargo lines of every shipment to show a few of them.
 
 The figures of existing shipments are filled by one set-based statement (UPDATE ... FROM, portable
-between PostgreSQL and SQLite 3.33+) with the same meaning as `selectors._fresh_figures_sql`:
+between PostgreSQL and SQLite 3.33+) with the same meaning as `selectors.fresh_figures_sql`:
 per line first, so lost is sent - received of each line, never below 0, and only once closed. The
 indexes come after the fill, so it does not update them row by row.
 """

@@ -232,3 +232,15 @@ def test_a_shipment_loaded_by_sql_without_its_figures_stores_0_and_the_check_fin
     assert Figures.of(bulk) == Figures()
     [wrong] = shipments_with_wrong_figures()
     assert (wrong.shipment_id, wrong.stored, wrong.fresh) == (bulk.pk, Figures(), Figures(1, Decimal(10)))
+
+
+def test_the_recount_sets_every_wrong_figure_right_and_touches_nothing_else(officer, moving):
+    """For rows loaded by SQL (the benchmark) and repairs: one statement, only the shipments that differ."""
+    others = [make_shipment(by=officer, status=status) for status in ("planned", "delivered")]
+    assert services.shipments_figures_recount() == 0
+    right = figures_of(moving)
+    set_figure(moving.pk, "tonnes_sent", "12345")
+    set_figure(others[1].pk, "line_count", 9)
+    assert services.shipments_figures_recount() == 2
+    assert shipments_with_wrong_figures() == [] and figures_of(moving) == right
+    assert services.shipments_figures_recount() == 0
