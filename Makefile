@@ -27,8 +27,10 @@ demo: migrate
 run: demo
 	$(PY) manage.py runserver $(HOST)
 
+# The suite in as many processes as the machine has cores (pytest-xdist; each has its own test
+# database); TEST_WORKERS=0 runs it in this process.
 test: venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(or $(TEST_WORKERS),auto) $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

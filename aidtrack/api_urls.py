@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from needs import api as needs_api
 from needs import summary_api
 from shipments import api as shipments_api
-from shipments.totals_api import DeliveryTotalsView
+from shipments.totals.api import DeliveryTotalsView
 
 from . import api_views
 

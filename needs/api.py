@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from aidtrack.api import is_partner
 from aidtrack.exports import CSVRenderer, HXLRenderer
-from shipments.totals_selectors import totals_freshness
+from shipments.totals.selectors import totals_freshness
 
 from . import access, coverage, selectors
 from .filters import AssessmentFilter, MeetingFilter, NeedFilter

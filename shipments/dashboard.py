@@ -18,7 +18,7 @@ from aidtrack.models import Location
 
 from .models import Shipment
 from .selectors import shipments_to
-from .totals_selectors import TotalsAnswer, TotalsQuery, delivery_totals, totals_results
+from .totals.selectors import TotalsAnswer, TotalsQuery, delivery_totals, totals_results
 
 # The groupings the charts and CSV links ask /api/v1/totals/ for, by the name the page uses.
 API_QUESTIONS = {"mode_week": "mode,week", "cargo_type": "cargo_type", "destination": "destination"}

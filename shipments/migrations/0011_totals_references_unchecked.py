@@ -5,31 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aidtrack', '0004_location_loop_guard'),
-        ('shipments', '0010_receipts_of_delivered_shipments'),
+        ("aidtrack", "0004_location_loop_guard"),
+        ("shipments", "0010_receipts_of_delivered_shipments"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='deliveryareamonthtotal',
-            name='area',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='aidtrack.location'),
+            model_name="deliveryareamonthtotal",
+            name="area",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="aidtrack.location",
+            ),
         ),
         migrations.AlterField(
-            model_name='deliverydaytotal',
-            name='destination',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='aidtrack.location'),
+            model_name="deliverydaytotal",
+            name="destination",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="aidtrack.location",
+            ),
         ),
         migrations.AlterField(
-            model_name='deliverytotal',
-            name='cargo_type',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='shipments.cargotype'),
+            model_name="deliverytotal",
+            name="cargo_type",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="shipments.cargotype",
+            ),
         ),
         migrations.AlterField(
-            model_name='deliverytotal',
-            name='destination',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='aidtrack.location'),
+            model_name="deliverytotal",
+            name="destination",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="aidtrack.location",
+            ),
         ),
     ]

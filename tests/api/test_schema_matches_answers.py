@@ -32,8 +32,8 @@ from needs.models import Assessment, Meeting, Need, WorkingGroup
 from needs.summaries import SUMMARIES
 from shipments import services, totals
 from shipments.models import Receipt, Shipment
-from shipments.totals_selectors import DIMENSIONS, PERIODS
-from shipments.totals_selectors import GROUPS as TOTALS_GROUPS
+from shipments.totals.selectors import DIMENSIONS, PERIODS
+from shipments.totals.selectors import GROUPS as TOTALS_GROUPS
 from tests.factories import UserFactory
 
 from . import session_client

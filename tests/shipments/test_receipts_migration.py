@@ -7,7 +7,7 @@ from django.db import connection
 
 from shipments import totals
 from shipments.models import CargoLine, Receipt, ReceiptLine, Shipment
-from shipments.totals_selectors import delivery_totals, parse_totals_query
+from shipments.totals.selectors import delivery_totals, parse_totals_query
 from tests.factories import role_group
 
 

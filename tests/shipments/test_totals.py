@@ -28,8 +28,8 @@ from shipments.models import (
     StaleTransitCell,
 )
 from shipments.totals import rebuild_split
+from shipments.totals.selectors import delivery_totals, parse_totals_query
 from shipments.totals.tasks import deferred_refresh
-from shipments.totals_selectors import delivery_totals, parse_totals_query
 from tests.factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory
 from tests.services import require_postgres
 
@@ -591,7 +591,7 @@ def test_a_write_marks_its_cell_stale_until_the_refresh(world):
     ],
 )
 def test_bad_parameters_are_named(params, param):
-    from shipments.totals_selectors import TotalsQueryError
+    from shipments.totals.selectors import TotalsQueryError
 
     with pytest.raises(TotalsQueryError) as error:
         parse_totals_query(params)

@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 from aidtrack.api import IsStaffOrPartnerReadOnly
 from aidtrack.exports import CSVRenderer, HXLRenderer
 
-from .models import Shipment
-from .totals_selectors import GROUPS, TotalsQueryError, delivery_totals, parse_totals_query
+from ..models import Shipment
+from .selectors import GROUPS, TotalsQueryError, delivery_totals, parse_totals_query
 
 COLUMNS = {
     "mode": [("mode", "Mode", "#x_mode")],

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from aidtrack.models import Location
 from aidtrack.selectors import filter_by_location_subtree, location_get_by_code
 
-from .models import (
+from ..models import (
     CargoType,
     DeliveryAreaMonthTotal,
     DeliveryCargoMonthTotal,
