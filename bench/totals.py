@@ -131,8 +131,9 @@ def generate(lines: int, ref: dict) -> None:
             {"cargo": cargo_ids, "ncargo": len(cargo_ids), "per": LINES_PER_SHIPMENT},
         )  # fmt: skip
         cursor.execute(
-            """INSERT INTO shipments_receipt (shipment_id, received_on, note, correction_reason, version, created_at)
-               SELECT id, dispatched_on + 2, '', '', 1, now() FROM shipments_shipment
+            """INSERT INTO shipments_receipt (shipment_id, received_on, mode, destination_id, note, correction_reason,
+                   version, created_at)
+               SELECT id, dispatched_on + 2, mode, destination_id, '', '', 1, now() FROM shipments_shipment
                WHERE reference LIKE 'BENCH-%' AND status IN ('delivered', 'partly_received')"""
         )
         cursor.execute(
@@ -152,11 +153,12 @@ def generate(lines: int, ref: dict) -> None:
 # Every record as the totals count it: what each receipt line brought on its receipt's day, and
 # what each line of a closed shipment lost on its closing day (the definitions in shipments.totals).
 RAW_RECORDS = """
-    SELECT r.received_on AS day, s.mode AS mode, l.cargo_type_id AS cargo_type_id, s.destination_id AS destination_id,
+    SELECT r.received_on AS day, r.mode AS mode, l.cargo_type_id AS cargo_type_id, r.destination_id AS destination_id,
            rl.tonnes AS delivered, rl.quantity AS quantity,
-           CASE WHEN rl.condition = 'damaged' THEN rl.tonnes ELSE 0 END AS damaged, 0 AS lost, s.id AS shipment_id
+           CASE WHEN rl.condition = 'damaged' THEN rl.tonnes ELSE 0 END AS damaged, 0 AS lost,
+           r.shipment_id AS shipment_id
     FROM shipments_receiptline rl JOIN shipments_receipt r ON r.id = rl.receipt_id
-    JOIN shipments_cargoline l ON l.id = rl.line_id JOIN shipments_shipment s ON s.id = r.shipment_id
+    JOIN shipments_cargoline l ON l.id = rl.line_id
     UNION ALL
     SELECT s.delivered_on, s.mode, l.cargo_type_id, s.destination_id, 0, 0, 0,
            l.tonnes - COALESCE(l.received_tonnes, 0), NULL

@@ -287,6 +287,12 @@ class Receipt(models.Model):
         Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="receipts"
     )
     received_on = models.DateField(_("received"))
+    # Copies of the shipment's mode and destination, which cannot change once cargo has arrived: a
+    # refresh finds the receipts of one day, mode and destination by index, however many the day has.
+    mode = models.CharField(_("transport mode"), max_length=10, default="", editable=False)
+    destination = models.ForeignKey(
+        Location, verbose_name=_("destination"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+", editable=False,
@@ -304,7 +310,7 @@ class Receipt(models.Model):
         ordering = ["received_on", "id"]
         verbose_name = _("receipt")
         verbose_name_plural = _("receipts")
-        indexes = [models.Index(fields=["received_on"])]
+        indexes = [models.Index(fields=["received_on", "destination", "mode"], name="receipt_day_cell_idx")]
 
     def __str__(self) -> str:
         return f"{self.shipment_id} {self.received_on}"

@@ -230,7 +230,7 @@ def shipment_create(*, by, data: ShipmentInput, submission_key: uuid.UUID | None
                 )
             if data.delivered_on:
                 lines = _receipts_given(shipment, data.lines)
-                _receipt_create(by, shipment.pk, data.delivered_on, lines, "", True, None, None)
+                _receipt_create(by, shipment.pk, data.delivered_on, lines, "", True, None, None, new=True)
                 shipment.refresh_from_db()
             _recount_figures(shipment)
             _mark_stale(cells.cells_of(shipment))
@@ -502,21 +502,26 @@ def receipt_create(
         return existing
 
 
-def _receipt_create(by, shipment_id, received_on, lines, note, close, expected_version, submission_key) -> Receipt:
+def _receipt_create(
+    by, shipment_id, received_on, lines, note, close, expected_version, submission_key, *, new: bool = False
+) -> Receipt:
+    """`new`: the shipment is being logged as delivered in this transaction; it was never in transit
+    for anyone else, so its in-transit cell needs no recount."""
     shipment = _lock(shipment_id)
     _check_can_receive(by, shipment)
     _check_version(shipment, expected_version)
     if not shipment.is_open_for_receipt:
         raise ValidationError({NON_FIELD: [_("Only a shipment in transit or partly received can be received.")]})
-    before = cells.cells_of(shipment)
+    before = [] if new else cells.cells_of(shipment)
     cargo_lines = list(shipment.lines.order_by("id"))
     errors: dict[str, list[str]] = {}
     _validate_received_on(shipment, received_on, errors)
     arrived = _arrived_lines(cargo_lines, lines, errors)
     _raise_if(errors)
     receipt = Receipt(
-        shipment=shipment, received_on=received_on, recorded_by=by, note=note.strip(), submission_key=submission_key
-    )
+        shipment=shipment, received_on=received_on, mode=shipment.mode, destination_id=shipment.destination_id,
+        recorded_by=by, note=note.strip(), submission_key=submission_key,
+    )  # fmt: skip
     _save(receipt, by, _("Received"))
     for item in arrived:
         _save(ReceiptLine(receipt=receipt, line_id=item.line_id, **_receipt_line_values(item)), by)

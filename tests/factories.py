@@ -143,7 +143,9 @@ def bulk_delivered(n, consignor, places, start=None):  # places: the two_regions
     )  # fmt: skip
     receipts = {
         r.shipment_id: r
-        for r in Receipt.objects.bulk_create(Receipt(shipment=s, received_on=s.delivered_on) for s in shipments)
+        for r in Receipt.objects.bulk_create(
+            Receipt(shipment=s, received_on=s.delivered_on, mode=s.mode, destination=s.destination) for s in shipments
+        )
     }
     ReceiptLine.objects.bulk_create(
         ReceiptLine(receipt=receipts[line.shipment_id], line=line, quantity=10, tonnes=Decimal("1.25"))

@@ -41,32 +41,39 @@ def delivery_rows(cells: str = "", where: str = "") -> str:
     """Every record that counts in a day cell, a row each: (day, mode, destination_id, cargo_type_id,
     the figures, shipment_id). Loss rows name no shipment: `shipments` counts the shipments received.
 
-    `cells` joins the marks to recount and `where` adds conditions; in both, `{day}` stands for the
-    row's day column. Each appears in both parts, so their parameters must be given twice.
+    `cells` joins the marks to recount (`{day}`, `{mode}`, `{destination}` stand for the row's cell
+    columns) and `where` adds conditions (on `{day}`). Each appears in both parts, so their
+    parameters must be given twice.
     """
-    received_on, closed_on = "r.received_on", "s.delivered_on"
     received = ", ".join(f"{RECEIVED[f]} AS {f}" for f in FIGURES)
     lost = ", ".join(LOST[f] for f in FIGURES)
+    # A receipt carries its shipment's mode and destination (fixed once cargo has arrived), so its
+    # rows need no shipment, and a cell's receipts are found by the index on those three columns.
+    receipt_cell = ("r.received_on", "r.mode", "r.destination_id")
+    closing_cell = ("s.delivered_on", "s.mode", "s.destination_id")
     return f"""
-        SELECT r.received_on AS day, s.mode AS mode, s.destination_id AS destination_id,
-               l.cargo_type_id AS cargo_type_id, {received}, s.id AS shipment_id
+        SELECT r.received_on AS day, r.mode AS mode, r.destination_id AS destination_id,
+               l.cargo_type_id AS cargo_type_id, {received}, r.shipment_id AS shipment_id
         FROM shipments_receiptline rl
         JOIN shipments_receipt r ON r.id = rl.receipt_id
         JOIN shipments_cargoline l ON l.id = rl.line_id
-        JOIN shipments_shipment s ON s.id = r.shipment_id
-        {cells.replace("{day}", received_on)}
-        WHERE 1 = 1 {where.replace("{day}", received_on)}
+        {_in_cell(cells, *receipt_cell)}
+        WHERE 1 = 1 {where.replace("{day}", receipt_cell[0])}
         UNION ALL
         SELECT s.delivered_on, s.mode, s.destination_id, l.cargo_type_id, {lost}, NULL
         FROM shipments_cargoline l
         JOIN shipments_shipment s ON s.id = l.shipment_id
-        {cells.replace("{day}", closed_on)}
+        {_in_cell(cells, *closing_cell)}
         WHERE s.status = 'delivered' AND l.tonnes > COALESCE(l.received_tonnes, 0)
-        {where.replace("{day}", closed_on)}"""
+        {where.replace("{day}", closing_cell[0])}"""
+
+
+def _in_cell(cells: str, day: str, mode: str, destination: str) -> str:
+    return cells.replace("{day}", day).replace("{mode}", mode).replace("{destination}", destination)
 
 
 # The marks of the cells to recount, joined to the record rows (see delivery_rows).
-CELL_JOIN = f"JOIN {STALE} c ON c.day = {{day}} AND c.mode = s.mode AND c.destination_id = s.destination_id"
+CELL_JOIN = f"JOIN {STALE} c ON c.day = {{day}} AND c.mode = {{mode}} AND c.destination_id = {{destination}}"
 
 
 def record_sums(values: tuple[str, ...]) -> str:

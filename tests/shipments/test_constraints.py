@@ -132,7 +132,9 @@ def test_received_tonnes_and_quantity_come_together(shipment, received):
 
 
 def receipt_line_fields(shipment, **overrides):
-    receipt = Receipt.objects.create(shipment=shipment, received_on=nov(12))
+    receipt = Receipt.objects.create(
+        shipment=shipment, received_on=nov(12), mode=shipment.mode, destination=shipment.destination
+    )
     line = shipment.lines.first() or CargoLine.objects.create(**line_fields(shipment))
     return {"receipt": receipt, "line": line, "quantity": Decimal("1"), "tonnes": Decimal("1"), **overrides}
 
