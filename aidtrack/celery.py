@@ -37,6 +37,12 @@ app.conf.beat_schedule = {
         "task": "shipments.rebuild_totals",
         "schedule": crontab(hour=2, minute=30),
     },
+    # After the rebuild: the figures each shipment stores (its lists sort by them) against its records;
+    # rewrites any a write made around the services, and logs them as an error.
+    "check-shipment-figures": {
+        "task": "shipments.check_shipment_figures",
+        "schedule": crontab(hour=2, minute=50),
+    },
     # Idempotency-Keys are kept a week; older ones only take space.
     "purge-idempotency-keys": {
         "task": "aidtrack.tasks.purge_idempotency_keys",

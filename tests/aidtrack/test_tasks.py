@@ -24,6 +24,7 @@ def test_beat_runs_the_periodic_tasks_and_each_is_registered():
     assert {
         "shipments.refresh_totals",
         "shipments.rebuild_totals",
+        "shipments.check_shipment_figures",
         "aidtrack.tasks.purge_idempotency_keys",
         "aidtrack.tasks.record_worker_heartbeat",
     } <= scheduled

@@ -244,3 +244,15 @@ def test_the_recount_sets_every_wrong_figure_right_and_touches_nothing_else(offi
     assert services.shipments_figures_recount() == 2
     assert shipments_with_wrong_figures() == [] and figures_of(moving) == right
     assert services.shipments_figures_recount() == 0
+
+
+def test_the_nightly_check_logs_and_rewrites_figures_changed_around_the_services(officer, moving, caplog):
+    from shipments.tasks import check_shipment_figures
+
+    assert check_shipment_figures() == 0 and not caplog.records
+    right = figures_of(moving)
+    set_figure(moving.pk, "tonnes_received", "999")
+    assert check_shipment_figures() == 1
+    assert figures_of(moving) == right
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert f"#{moving.pk}" in record.getMessage()
