@@ -38,6 +38,11 @@ def can_change_shipment(user, shipment: Shipment) -> bool:
     return can_create_shipment_for(user, shipment.consignor_id)
 
 
+def can_reopen_shipment(user) -> bool:
+    """Reopening a closed shipment undoes its losses: administrators only."""
+    return roles.is_administrator(user)
+
+
 def can_log_shipments(user) -> bool:
     return roles.is_administrator(user) or roles.has_role(user, roles.LOGISTICS_OFFICER)
 

@@ -24,6 +24,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 
+from aidtrack import history
 from aidtrack.api import (
     IDEMPOTENCY_HEADER,
     CodeField,
@@ -416,7 +417,7 @@ def service_errors(lines: BodyLines | None = None):
         raise exceptions.ValidationError(service_error_detail(error, lines)) from None
     except DjangoPermissionDenied as error:
         raise exceptions.PermissionDenied(str(error) or None) from None
-    except (services.EditConflict, services.ReceiptConflict) as conflict:
+    except history.EditConflict as conflict:  # of a shipment or of a receipt
         raise Conflict(conflict.message) from None
 
 
@@ -701,20 +702,12 @@ class ShipmentReceiptDetail(generics.GenericAPIView):
             raise exceptions.ValidationError(
                 {"version": [_("Give the version of the receipt you read (or send it as If-Match).")]}
             )
-        if "lines" in data:
-            lines = [ReceiptLineInputSerializer.to_input(line) for line in data["lines"]]
-        else:
-            lines = [
-                services.ReceiptInput(
-                    item.line_id, item.quantity, item.tonnes, condition=item.condition, damage_reason=item.damage_reason
-                )
-                for item in receipt.lines.all()
-            ]
+        lines = [ReceiptLineInputSerializer.to_input(line) for line in data["lines"]] if "lines" in data else None
         with service_errors(_body_lines(shipment, data.get("lines"))):
             services.receipt_correct(
                 by=request.user,
                 receipt_id=receipt.pk,
-                received_on=data.get("received_on", receipt.received_on),
+                received_on=data.get("received_on"),  # left out: kept, as the service reads it under its lock
                 lines=lines,
                 reason=data["reason"],
                 note=data.get("note"),

@@ -181,6 +181,11 @@ class Shipment(models.Model):
     def is_open_for_receipt(self) -> bool:
         return self.status in (self.Status.IN_TRANSIT, self.Status.PARTLY_RECEIVED)
 
+    @property
+    def has_arrived(self) -> bool:
+        """Cargo has been received (partly or completely): only notes and transport reference may change."""
+        return self.status in (self.Status.PARTLY_RECEIVED, self.Status.DELIVERED)
+
 
 class CargoLine(models.Model):
     """What one shipment carries of one cargo type, and what of it arrived.
@@ -244,9 +249,13 @@ class CargoLine(models.Model):
 
     @property
     def lost_tonnes(self) -> Decimal | None:
-        """Sent - received, never below 0; None until something of it arrived or it was closed short
-        (a closed shipment's line that is short has its loss reason)."""
-        return None if self.received_tonnes is None and not self.loss_reason else self.remaining_tonnes
+        """Sent - received, never below 0, once it counts as lost: closing gives every short line its
+        loss reason. 0 for a line that arrived in full (or over); None while the rest may still come."""
+        if self.loss_reason and self.loss_reason != self.LossReason.OVERAGE:
+            return self.remaining_tonnes
+        if self.received_tonnes is not None and not self.is_short:
+            return Decimal("0")
+        return None
 
     @property
     def received_or_zero(self) -> Decimal:

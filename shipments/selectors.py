@@ -155,16 +155,6 @@ def shipment_lines(shipment: Shipment) -> list[CargoLine]:
     return list(shipment.lines.select_related("cargo_type").order_by("id"))
 
 
-def shipment_totals(lines: list[CargoLine]) -> dict[str, Decimal | None]:
-    """Tonnes sent, received and lost on a shipment's lines (received/lost are None before receipt)."""
-    sent = sum((line.tonnes for line in lines), Decimal("0"))
-    received_lines = [line for line in lines if line.received_tonnes is not None]
-    if not received_lines:
-        return {"sent": sent, "received": None, "lost": None}
-    received = sum((line.received_tonnes for line in received_lines), Decimal("0"))
-    return {"sent": sent, "received": received, "lost": sent - received}
-
-
 def shipment_history(shipment: Shipment) -> list[dict]:
     """Every recorded change of the shipment and its lines, newest first, with what changed."""
     records = shipment.history.select_related("history_user").order_by("history_date", "history_id")

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from aidtrack import history, roles
 from aidtrack.models import Location, Organisation
 
-from .access import can_change_shipment, can_create_shipment_for
+from .access import can_change_shipment, can_create_shipment_for, can_reopen_shipment
 from .models import FIGURE_FIELDS, CargoLine, CargoType, Receipt, ReceiptLine, ReferenceCounter, Shipment
 from .selectors import Figures, fresh_figures_sql, shipment_fresh_figures
 from .totals import cells, tasks
@@ -577,7 +577,7 @@ def shipment_receive(
 ) -> Shipment:  # fmt: skip
     """Record that the rest of the cargo arrived on one day and close the shipment: one receipt of
     every line, where lines not in `receipts` brought what remained of them; short lines need a reason."""
-    shipment = Shipment.objects.get(pk=shipment_id)
+    shipment = _lock(shipment_id)  # what remained is read under the lock the receipt then takes again
     given = {r.line_id: r for r in receipts or ()}
     lines = [
         given.pop(line.pk, None) or ReceiptInput(line.pk, line.remaining_quantity, line.remaining_tonnes)
@@ -598,10 +598,11 @@ def shipment_receive(
 
 @transaction.atomic
 def receipt_correct(
-    *, by, receipt_id: int, received_on: datetime.date, lines: Sequence[ReceiptInput], reason: str,
-    note: str | None = None, expected_version: int | None = None,
+    *, by, receipt_id: int, reason: str, received_on: datetime.date | None = None,
+    lines: Sequence[ReceiptInput] | None = None, note: str | None = None, expected_version: int | None = None,
 ) -> Receipt:  # fmt: skip
     """Correct a receipt: its date and what arrived of each line (the lines given replace its lines).
+    What is left out (None) keeps its value, as read under the lock.
 
     The history keeps the old values with who, when and `reason`; the totals of the old and the new
     date are both recounted. On a closed shipment a line that becomes short needs its loss reason.
@@ -615,6 +616,13 @@ def receipt_correct(
         raise PermissionDenied(_("Only the consignor's logistics officers or an administrator may correct a receipt."))
     if expected_version is not None and receipt.version != expected_version:
         raise ReceiptConflict(receipt)
+    if received_on is None:
+        received_on = receipt.received_on
+    if lines is None:
+        lines = [
+            ReceiptInput(rl.line_id, rl.quantity, rl.tonnes, condition=rl.condition, damage_reason=rl.damage_reason)
+            for rl in receipt.lines.all()
+        ]
     before = cells.cells_of(shipment)
     cargo_lines = list(shipment.lines.order_by("id"))
     errors: dict[str, list[str]] = {}
@@ -662,7 +670,7 @@ def receipt_correct(
 def shipment_reopen(*, by, shipment_id: int, reason: str, expected_version: int | None = None) -> Shipment:
     """Undo the closing of a shipment (administrators): nothing counts as lost until it is closed again."""
     shipment = _lock(shipment_id)
-    if not roles.is_administrator(by):
+    if not can_reopen_shipment(by):
         raise PermissionDenied(_("Only an administrator may reopen a closed shipment."))
     _check_version(shipment, expected_version)
     if shipment.status != Shipment.Status.DELIVERED:

@@ -10,7 +10,6 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from aidtrack import roles
 from aidtrack.forms import apply_service_errors, call_service, kept_line_forms, posted_lines
 
 from . import access, forms, selectors, services
@@ -188,7 +187,7 @@ def shipment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "totals": selectors.shipment_figures(shipment, lines),
             "history": selectors.shipment_history(shipment),
             "can_change": access.can_change_shipment(request.user, shipment),
-            "can_reopen": roles.is_administrator(request.user) and shipment.status == Shipment.Status.DELIVERED,
+            "can_reopen": access.can_reopen_shipment(request.user) and shipment.status == Shipment.Status.DELIVERED,
         },
     )
 
@@ -319,7 +318,7 @@ def shipment_close(request: HttpRequest, pk: int) -> HttpResponse:
 def shipment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     """Undo the closing of a delivered shipment (administrators only)."""
     shipment = access.shipment_get_for_user(user=request.user, shipment_id=pk)
-    if not roles.is_administrator(request.user):
+    if not access.can_reopen_shipment(request.user):
         raise PermissionDenied(_("Only an administrator may reopen a closed shipment."))
     if request.method == "GET" and shipment.status != Shipment.Status.DELIVERED:
         messages.error(request, _("Only a delivered (closed) shipment can be reopened."))

@@ -304,13 +304,25 @@ def test_a_correction_replaces_the_lines_and_keeps_the_reason(officer, shipment)
 
 
 def test_a_correction_of_the_date_only_keeps_the_lines(officer, shipment):
-    receipt = record(officer, shipment, note="Kept")
+    first, second = lines_of(shipment)
+    damaged = services.ReceiptInput(second.pk, Decimal(2), Decimal("0.5"), condition="damaged", damage_reason="Wet")
+    receipt = record(officer, shipment, note="Kept", lines=[services.ReceiptInput(first.pk, 6, 6), damaged])
     url = f"{receipts_url(shipment)}{receipt.pk}/"
     response = session_client(officer).patch(url, {"reason": "Typo", "received_on": "2020-11-16"}, HTTP_IF_MATCH='"1"')
     assert response.status_code == 200, response.data
     receipt.refresh_from_db()
     assert receipt.received_on == datetime.date(2020, 11, 16) and receipt.note == "Kept"
-    assert [(li.line_id, li.tonnes) for li in receipt.lines.all()] == [(lines_of(shipment)[0].pk, Decimal(6))]
+    assert [(li.line_id, li.tonnes, li.condition, li.damage_reason) for li in receipt.lines.order_by("line_id")] == [
+        (first.pk, Decimal(6), "good", ""),
+        (second.pk, Decimal("0.5"), "damaged", "Wet"),
+    ]
+    # The lines only: the date stays, and the lines given replace the receipt's.
+    body = {"reason": "Scale", "lines": [{"line": first.pk, "received_quantity": "5", "received_tonnes": "5"}]}
+    response = session_client(officer).patch(url, body, format="json", HTTP_IF_MATCH='"2"')
+    assert response.status_code == 200, response.data
+    receipt.refresh_from_db()
+    assert receipt.received_on == datetime.date(2020, 11, 16)
+    assert [(li.line_id, li.tonnes) for li in receipt.lines.all()] == [(first.pk, Decimal(5))]
 
 
 def test_a_correction_needs_a_version_and_a_reason(officer, shipment):

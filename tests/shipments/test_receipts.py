@@ -329,3 +329,14 @@ def test_an_administrator_reopens_a_closed_shipment_and_its_loss_goes_back_in_tr
 def test_only_a_closed_shipment_can_be_reopened(administrator, wagons):
     with pytest.raises(ValidationError):
         services.shipment_reopen(by=administrator, shipment_id=wagons.pk, reason="why")
+
+
+def test_a_short_line_is_lost_only_once_the_shipment_is_closed(officer, wagons):
+    cement, stoves = lines_of(wagons)
+    receive(officer, wagons, nov(12), got(cement, 600, 60), got(stoves, 100, 10))
+    cement, stoves = lines_of(wagons)
+    assert (cement.lost_tonnes, stoves.lost_tonnes) == (Decimal(0), None)  # the rest of the stoves may come
+    services.shipment_close(
+        by=officer, shipment_id=wagons.pk, closed_on=nov(13), shortfalls=[Shortfall(stoves.pk, "stolen")]
+    )
+    assert lines_of(wagons)[1].lost_tonnes == Decimal(10)

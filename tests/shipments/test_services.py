@@ -15,7 +15,7 @@ from django.utils import timezone
 from shipments import services
 from shipments.access import shipment_get_for_user
 from shipments.models import CargoLine, Shipment
-from shipments.selectors import shipment_history, shipment_lines, shipment_totals
+from shipments.selectors import shipment_history
 from shipments.services import EditConflict, LineInput, ReceiptInput, ShipmentInput
 
 from ..factories import CargoTypeFactory, LocationFactory, OrganisationFactory, UserFactory, make_shipment
@@ -1036,61 +1036,3 @@ def test_history_of_an_edit_names_the_fields_and_values(officer, administrator, 
     created = [i for i, e in enumerate(entries) if e["action"] == "created"]
     assert min(created) > entries.index(edit)
     assert CargoLine.history.filter(id=second.pk, history_type="-").get().history_user == administrator
-
-
-# --- shipment_totals ---------------------------------------------------------------------------
-
-
-def test_totals_before_receipt(in_transit):
-    assert shipment_totals(shipment_lines(in_transit)) == {"sent": Decimal("15"), "received": None, "lost": None}
-
-
-def test_totals_after_receipt(officer, in_transit):
-    first = in_transit.lines.order_by("id").first()
-    receipts = [ReceiptInput(first.pk, Decimal("75"), Decimal("7.5"), loss_reason="lost")]
-    services.shipment_receive(by=officer, shipment_id=in_transit.pk, delivered_on=nov(13), receipts=receipts)
-
-    totals = shipment_totals(shipment_lines(in_transit))
-
-    assert totals == {"sent": Decimal("15"), "received": Decimal("12.5"), "lost": Decimal("2.5")}
-
-
-def test_totals_of_no_lines():
-    assert shipment_totals([]) == {"sent": Decimal("0"), "received": None, "lost": None}
-
-
-# --- points a review raised ----------------------------------------------------------------------
-
-
-def test_an_existing_line_cannot_be_switched_to_a_retired_cargo_type(officer, planned):
-    retired = CargoTypeFactory(active=False)
-    first, second = planned.lines.order_by("id")
-    data = edit_input(
-        planned, lines=[line(retired, "100", "10", first.pk), line(second.cargo_type, "20", "5", second.pk)]
-    )
-    with pytest.raises(ValidationError) as excinfo:
-        services.shipment_update(by=officer, shipment_id=planned.pk, data=data, expected_version=planned.version)
-    assert error_keys(excinfo) == {"lines-0-cargo_type"}
-    assert planned.lines.get(pk=first.pk).cargo_type_id == first.cargo_type_id
-
-
-def test_a_line_listed_twice_in_an_edit_is_refused(officer, planned):
-    first, _ = planned.lines.order_by("id")
-    data = edit_input(
-        planned, lines=[line(first.cargo_type, "1", "10", first.pk), line(first.cargo_type, "1", "7", first.pk)]
-    )
-    with pytest.raises(ValidationError) as excinfo:
-        services.shipment_update(by=officer, shipment_id=planned.pk, data=data, expected_version=planned.version)
-    assert error_keys(excinfo) == {"lines-1-cargo_type"}
-    assert planned.lines.get(pk=first.pk).tonnes == Decimal("10")
-
-
-def test_a_repeated_submission_key_does_not_skip_the_permission_check(officer, coordinator, ministry, cargo_type):
-    key = uuid.uuid4()
-    services.shipment_create(
-        by=officer, data=new_input(ministry, lines=[line(cargo_type, "1", "1")]), submission_key=key
-    )
-    with pytest.raises(PermissionDenied):
-        services.shipment_create(
-            by=coordinator, data=new_input(ministry, lines=[line(cargo_type, "1", "1")]), submission_key=key
-        )
