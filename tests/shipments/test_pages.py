@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from shipments import services
 from shipments.models import CargoLine, ReceiptLine, Shipment
@@ -869,3 +870,18 @@ def test_every_page_shows_the_records_of_a_deleted_user(client, administrator, b
         assert moving.reference in body
     else:
         assert moving.reference in body or planned.reference in body or delivered.reference in body
+
+
+def test_administrators_find_and_read_shipments_with_their_receipts_in_the_admin(client, administrator, officer):
+    """The admin lists and shows shipments read-only (writes go through the pages' services) and
+    links to the page where a receipt is corrected."""
+    shipment = make_shipment(by=officer, status="delivered", lines=[(CargoTypeFactory(), "10", "2")])
+    client.force_login(administrator)
+    listing = client.get("/admin/shipments/shipment/", {"q": shipment.reference})
+    assert listing.status_code == 200 and shipment.reference in listing.content.decode()
+    page = client.get(f"/admin/shipments/shipment/{shipment.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "Receipts" in html
+    assert reverse("shipments:detail", args=[shipment.pk]) in html  # "View on site"
+    assert client.post(f"/admin/shipments/shipment/{shipment.pk}/change/", {"notes": "x"}).status_code == 403
+    assert client.get("/admin/shipments/shipment/add/").status_code == 403
